@@ -1,0 +1,157 @@
+"""The mandatory training callbacks, and a plateau callback that scales schedules."""
+
+import keras
+import numpy as np
+from keras.src.callbacks.tensorboard import keras_model_summary
+
+from keras_transfer import platform
+from keras_transfer.schedules import PlateauSchedule, attach_plateau_schedule
+
+class TensorBoard(keras.callbacks.TensorBoard):
+    """Keras' `TensorBoard` that writes the model graph of functional subclasses too.
+
+    Keras writes the conceptual (layer) graph only for models whose class is
+    exactly `Functional` or `Sequential`; the toolkit's models are functional
+    subclasses, so their layer graph is written from a functional view over the
+    same layers. Everything else is Keras' own.
+
+    Example:
+    >>> import tempfile, keras_transfer as kt
+    >>> tb = kt.callbacks.TensorBoard(log_dir=tempfile.mkdtemp(), histogram_freq=1)
+    """
+
+    def _write_keras_model_summary(self):
+        model = self.model
+        if type(model).__name__ not in ("Functional", "Sequential") and getattr(
+            model, "inputs", None
+        ):
+            model = keras.Model(model.inputs, model.outputs, name=model.name)
+        with self._train_writer.as_default():
+            keras_model_summary("keras", model, step=0)
+
+
+class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """Keras' `ReduceLROnPlateau` that also reduces learning-rate schedules.
+
+    With a float learning rate it behaves exactly like Keras'. With a
+    `LearningRateSchedule` it scales the schedule (through `PlateauSchedule`)
+    instead of raising `TypeError`: after a reduction the optimizer follows
+    `max(factor * schedule(step), min(min_lr, schedule(step)))`.
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> cb = kt.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-6)
+    """
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        for optimizer in getattr(self.model.optimizer, "optimizers", [self.model.optimizer]):
+            attach_plateau_schedule(optimizer)
+
+    def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
+        schedule = getattr(optimizer, "_learning_rate", None)
+        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            return super()._reduce_optimizer_lr(optimizer, epoch, name)
+        if not isinstance(schedule, PlateauSchedule):
+            schedule = attach_plateau_schedule(optimizer)
+        step = keras.ops.convert_to_numpy(optimizer.iterations)
+        reduced = schedule.reduce(self.factor, self.min_lr, step=step)
+        if reduced and self.verbose > 0:
+            new_lr = float(np.asarray(keras.ops.convert_to_numpy(schedule(step))))
+            name_str = f" {name}" if name else ""
+            keras.utils.io_utils.print_msg(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau scaling{name_str} learning-rate "
+                f"schedule by {self.factor} (now {new_lr:.3g})."
+            )
+        return reduced
+
+
+def _check_monitor(monitor):
+    if monitor not in ("val_loss", "loss"):
+        raise ValueError(f"`monitor` must be 'val_loss' or 'loss'. Received: monitor={monitor!r}")
+
+
+def _tensorboard(experiment, root):
+    return TensorBoard(
+        log_dir=platform.log_dir(experiment, root=root),
+        histogram_freq=1,
+        write_graph=True,
+        write_images=True,
+        update_freq="epoch",
+        profile_batch=0,
+    )
+
+
+def _early_stopping(monitor):
+    return keras.callbacks.EarlyStopping(monitor=monitor, patience=3, restore_best_weights=True)
+
+
+def _reduce_lr(monitor):
+    return ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=2, min_lr=1e-6)
+
+
+def training_callbacks(experiment, root=None, monitor="val_loss"):
+    """The mandatory callbacks: TensorBoard, EarlyStopping, ReduceLROnPlateau.
+
+    TensorBoard(histogram_freq=1, write_graph=True, write_images=True,
+    update_freq="epoch", profile_batch=0) writes to a fresh run folder under the
+    platform's log root (see `keras_transfer.log_dir`); EarlyStopping(patience=3,
+    restore_best_weights=True); ReduceLROnPlateau(factor=0.5, patience=2,
+    min_lr=1e-6). Both monitor `monitor`: `"val_loss"`, or `"loss"` for a run
+    without validation data.
+
+    Example:
+    >>> import tempfile, keras_transfer as kt
+    >>> tb, es, rlr = kt.training_callbacks("demo", root=tempfile.mkdtemp())
+    >>> tb.histogram_freq, es.restore_best_weights, rlr.factor
+    (1, True, 0.5)
+    """
+    _check_monitor(monitor)
+    platform.validate_experiment(experiment)
+    return [_tensorboard(experiment, root), _early_stopping(monitor), _reduce_lr(monitor)]
+
+
+def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss"):
+    """Return `callbacks` plus each mandatory callback whose kind is missing.
+
+    A user's own TensorBoard, EarlyStopping or ReduceLROnPlateau replaces the
+    default of that kind; the other defaults stay. A plain Keras
+    `ReduceLROnPlateau` is swapped for ours with the same settings, so that it
+    can reduce learning-rate schedules too.
+    """
+    _check_monitor(monitor)
+    if callbacks is None:
+        callbacks = []
+    elif isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    else:
+        callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise ValueError(
+                "`callbacks` must be keras.callbacks.Callback instances. "
+                f"Received: callbacks[{i}]={cb!r}"
+            )
+        if type(cb) is keras.callbacks.ReduceLROnPlateau:
+            callbacks[i] = ReduceLROnPlateau(
+                monitor=cb.monitor,
+                factor=cb.factor,
+                patience=cb.patience,
+                verbose=cb.verbose,
+                mode=cb.mode,
+                min_delta=abs(cb.min_delta),
+                cooldown=cb.cooldown,
+                min_lr=cb.min_lr,
+            )
+
+    def has(kind):
+        return any(isinstance(cb, kind) for cb in callbacks)
+
+    added = []
+    if not has(keras.callbacks.TensorBoard):
+        added.append(_tensorboard(experiment, root))
+    if not has(keras.callbacks.EarlyStopping):
+        added.append(_early_stopping(monitor))
+    if not has(keras.callbacks.ReduceLROnPlateau):
+        added.append(_reduce_lr(monitor))
+    return callbacks + added

@@ -1,0 +1,64 @@
+"""Precision and recall for integer labels against softmax outputs."""
+
+import keras
+from keras import ops
+
+
+class _OneHotLabels:
+    """Mixin: one-hot encode integer labels before a Keras confusion metric."""
+
+    def __init__(self, num_classes=2, class_id=1, **kwargs):
+        super().__init__(class_id=class_id, **kwargs)
+        self.num_classes = num_classes
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), self.num_classes)
+        return super().update_state(y_true, y_pred, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+@keras.saving.register_keras_serializable(package="keras_transfer")
+class SparsePrecision(_OneHotLabels, keras.metrics.Precision):
+    """`keras.metrics.Precision` of one class, for integer labels and softmax outputs.
+
+    Keras' `Precision` wants labels shaped like the predictions; classifiers
+    here take integer labels (`sparse_categorical_crossentropy`). The label is
+    one-hot encoded, then the precision of `class_id` (default 1, the positive
+    class of a binary task) is computed at a 0.5 threshold.
+
+    Example:
+    >>> import numpy as np, keras_transfer as kt
+    >>> m = kt.metrics.SparsePrecision(num_classes=2)
+    >>> m.update_state(np.array([1, 0]), np.array([[0.2, 0.8], [0.3, 0.7]]))
+    >>> float(m.result())
+    0.5
+    """
+
+    def __init__(self, num_classes=2, class_id=1, name="precision", **kwargs):
+        super().__init__(num_classes=num_classes, class_id=class_id, name=name, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="keras_transfer")
+class SparseRecall(_OneHotLabels, keras.metrics.Recall):
+    """`keras.metrics.Recall` of one class, for integer labels and softmax outputs.
+
+    Example:
+    >>> import numpy as np, keras_transfer as kt
+    >>> m = kt.metrics.SparseRecall(num_classes=2)
+    >>> m.update_state(np.array([1, 1]), np.array([[0.2, 0.8], [0.7, 0.3]]))
+    >>> float(m.result())
+    0.5
+    """
+
+    def __init__(self, num_classes=2, class_id=1, name="recall", **kwargs):
+        super().__init__(num_classes=num_classes, class_id=class_id, name=name, **kwargs)
+
+
+def classification_metrics(num_classes):
+    """Seed 001's metrics: accuracy, and precision/recall of class 1 when binary."""
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    if num_classes == 2:
+        metrics += [SparsePrecision(num_classes=2), SparseRecall(num_classes=2)]
+    return metrics

@@ -1,0 +1,188 @@
+"""EmbeddingClassifier: frozen pretrained word vectors -> pooling -> dense head."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_transfer.layers.masked_global_pooling import POOLING_MODES, MaskedGlobalPooling
+from keras_transfer.metrics import classification_metrics
+from keras_transfer.models.base import TransferModel
+from keras_transfer.word_vectors import load_word_vectors
+
+# TextVectorization's reserved ids: 0 is padding, 1 is out-of-vocabulary.
+_RESERVED_IDS = 2
+
+
+@keras.saving.register_keras_serializable(package="keras_transfer")
+class EmbeddingClassifier(TransferModel):
+    """Text classifier on frozen pretrained word vectors (seed 001's feature extractor).
+
+    text -> `preprocessor` (a `keras.layers.TextVectorization`: lowercase, strip
+    punctuation, split on spaces, pad to `max_length`) -> frozen `embedding` ->
+    masked mean (or max) pooling, where padding and unknown words do not count
+    -> Dense 64 relu -> Dropout 0.5 -> Dense 32 relu -> Dropout 0.3 -> softmax.
+
+    Build it with `EmbeddingClassifier.from_word_vectors()`, which loads the
+    vectors (the bundled GloVe 6B 50d by default) into the embedding. The
+    constructor takes the two layers directly and is what `from_config` uses.
+
+    Args:
+        preprocessor: `keras.layers.TextVectorization` with a fixed vocabulary
+            and `output_sequence_length`.
+        embedding: `keras.layers.Embedding` of `vocabulary_size` rows.
+        num_classes: int >= 2.
+        pooling: `"mean"` (default) or `"max"`.
+        hidden_units: sizes of the head's hidden Dense layers.
+        dropout: dropout rate after each hidden layer (same length).
+        train_embedding: keep the embedding frozen (default False).
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> model = kt.EmbeddingClassifier.from_word_vectors(num_classes=2, max_length=16)
+    >>> history = model.fit(["a great film", "an awful film"], [1, 0], epochs=1, verbose=0)
+    >>> model.predict(["great"], verbose=0).shape
+    (1, 2)
+    """
+
+    def __init__(
+        self,
+        preprocessor,
+        embedding,
+        num_classes=2,
+        pooling="mean",
+        hidden_units=(64, 32),
+        dropout=(0.5, 0.3),
+        train_embedding=False,
+        **kwargs,
+    ):
+        if not isinstance(preprocessor, keras.layers.TextVectorization):
+            raise ValueError(
+                "`preprocessor` must be a keras.layers.TextVectorization. "
+                f"Received: preprocessor={preprocessor!r}"
+            )
+        max_length = preprocessor._output_sequence_length
+        if not max_length:
+            raise ValueError(
+                "`preprocessor` needs a fixed `output_sequence_length`. "
+                f"Received: output_sequence_length={max_length!r}"
+            )
+        if not isinstance(embedding, keras.layers.Embedding):
+            raise ValueError(
+                f"`embedding` must be a keras.layers.Embedding. Received: embedding={embedding!r}"
+            )
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(
+                f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}"
+            )
+        if pooling not in POOLING_MODES:
+            raise ValueError(
+                f"`pooling` must be one of {POOLING_MODES}. Received: pooling={pooling!r}"
+            )
+        hidden_units, dropout = tuple(hidden_units), tuple(dropout)
+        if len(hidden_units) != len(dropout):
+            raise ValueError(
+                "`hidden_units` and `dropout` need one entry per hidden layer. "
+                f"Received: hidden_units={hidden_units}, dropout={dropout}"
+            )
+        embedding.trainable = bool(train_embedding)
+
+        # === Layers ===
+        self.embedding = embedding
+        self.pooler = MaskedGlobalPooling(pooling, name="pooling")
+        self.hidden_layers = []
+        for i, (units, rate) in enumerate(zip(hidden_units, dropout), start=1):
+            self.hidden_layers.append(
+                keras.layers.Dense(units, activation="relu", name=f"classification_dense{i}")
+            )
+            self.hidden_layers.append(keras.layers.Dropout(rate, name=f"classification_dropout{i}"))
+        self.output_dense = keras.layers.Dense(num_classes, activation="softmax", name="output")
+
+        # === Functional Model ===
+        token_ids = keras.Input(shape=(max_length,), dtype="int32", name="token_ids")
+        known = ops.greater_equal(token_ids, _RESERVED_IDS)
+        x = self.pooler(self.embedding(token_ids), padding_mask=known)
+        for layer in self.hidden_layers:
+            x = layer(x)
+        outputs = self.output_dense(x)
+        compile = kwargs.pop("compile", True)
+        super().__init__(inputs=token_ids, outputs=outputs, compile=False, **kwargs)
+        self.preprocessor = preprocessor
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.pooling = pooling
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+        self.train_embedding = bool(train_embedding)
+        if compile:
+            self.compile()
+
+    @classmethod
+    def from_word_vectors(
+        cls,
+        vectors=None,
+        num_classes=2,
+        max_length=128,
+        max_words=20000,
+        **kwargs,
+    ):
+        """Build the classifier on pretrained vectors (default: bundled GloVe 6B 50d).
+
+        Args:
+            vectors: see `keras_transfer.load_word_vectors`.
+            num_classes: int >= 2.
+            max_length: tokens kept per text (longer texts are truncated).
+            max_words: vocabulary size taken from the vectors, most frequent
+                first for GloVe.
+            **kwargs: passed to the constructor (`pooling`, `hidden_units`, ...).
+        """
+        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
+            raise ValueError(
+                f"`max_length` must be a positive integer. Received: max_length={max_length!r}"
+            )
+        words, matrix = load_word_vectors(vectors, max_words=max_words)
+        preprocessor = keras.layers.TextVectorization(
+            vocabulary=words,
+            output_mode="int",
+            output_sequence_length=max_length,
+            name="preprocessor",
+        )
+        weights = np.zeros((len(words) + _RESERVED_IDS, matrix.shape[1]), dtype="float32")
+        weights[_RESERVED_IDS:] = matrix
+        embedding = keras.layers.Embedding(
+            len(words) + _RESERVED_IDS, matrix.shape[1], name="frozen_embeddings"
+        )
+        embedding.build((None, max_length))
+        embedding.embeddings.assign(weights)
+        return cls(preprocessor=preprocessor, embedding=embedding, num_classes=num_classes, **kwargs)
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """Seed 001's settings by default: Adam(1e-3), sparse categorical
+        cross-entropy, accuracy / precision / recall."""
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3)
+        if loss == "auto":
+            loss = "sparse_categorical_crossentropy"
+        if metrics == "auto":
+            metrics = classification_metrics(self.num_classes)
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def get_config(self):
+        return {
+            "preprocessor": keras.layers.serialize(self.preprocessor),
+            "embedding": keras.layers.serialize(self.embedding),
+            "num_classes": self.num_classes,
+            "pooling": self.pooling,
+            "hidden_units": list(self.hidden_units),
+            "dropout": list(self.dropout),
+            "train_embedding": self.train_embedding,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("preprocessor", "embedding"):
+            if isinstance(config[key], dict):
+                config[key] = keras.layers.deserialize(config[key])
+        return cls(**config)

@@ -1,0 +1,50 @@
+"""Shared test helpers: tiny vectors, TensorBoard event reading."""
+
+import glob
+import os
+
+import numpy as np
+
+POSITIVE = ["good", "great", "excellent", "love", "wonderful", "happy", "best", "nice"]
+NEGATIVE = ["bad", "awful", "terrible", "hate", "horrible", "sad", "worst", "poor"]
+NEUTRAL = ["the", "film", "food", "service", "was", "is", "really", "very", "this", "a"]
+
+
+def tiny_vectors(dim=8, seed=0):
+    """A {word: vector} dict where sentiment words sit in two clusters."""
+    rng = np.random.default_rng(seed)
+    vectors = {}
+    for word in NEUTRAL:
+        vectors[word] = rng.normal(0, 0.1, dim)
+    for sign, words in ((1.0, POSITIVE), (-1.0, NEGATIVE)):
+        for word in words:
+            v = rng.normal(0, 0.1, dim)
+            v[0] += sign
+            vectors[word] = v
+    return vectors
+
+
+def sentiment_texts(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = i % 2
+        words = POSITIVE if label else NEGATIVE
+        sentence = [rng.choice(NEUTRAL), rng.choice(words), rng.choice(NEUTRAL), rng.choice(words)]
+        texts.append(" ".join(sentence))
+        labels.append(label)
+    return texts, np.array(labels)
+
+
+def read_events(run_dir, subdir="train"):
+    """{tag: [(step, value or tensor proto)]} from a TensorBoard run folder."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    path = os.path.join(run_dir, subdir)
+    ea = EventAccumulator(path, size_guidance={"tensors": 0, "scalars": 0})
+    ea.Reload()
+    return {tag: ea.Tensors(tag) for tag in ea.Tags()["tensors"]}
+
+
+def run_dirs(root):
+    return sorted(d for d in glob.glob(os.path.join(root, "*")) if os.path.isdir(d))
