@@ -7,6 +7,7 @@ from keras.src.callbacks.tensorboard import keras_model_summary
 from keras_transfer import platform
 from keras_transfer.schedules import PlateauSchedule, attach_plateau_schedule
 
+
 class TensorBoard(keras.callbacks.TensorBoard):
     """Keras' `TensorBoard` that writes the model graph of functional subclasses too.
 

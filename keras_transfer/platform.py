@@ -107,6 +107,5 @@ def log_dir(experiment, root=None):
             path = f"{base}_{n}"
         except OSError as e:
             raise ValueError(
-                f"Cannot create the run folder {path!r} ({e.strerror}). "
-                f"Received: root={root!r}"
+                f"Cannot create the run folder {path!r} ({e.strerror}). Received: root={root!r}"
             ) from None

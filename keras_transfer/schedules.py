@@ -117,9 +117,7 @@ def attach_plateau_schedule(optimizer):
     return schedule
 
 
-def exponential_decay(
-    initial_learning_rate=2e-5, decay_steps=100, decay_rate=0.96, staircase=True
-):
+def exponential_decay(initial_learning_rate=2e-5, decay_steps=100, decay_rate=0.96, staircase=True):
     """Seed 001's schedule: Keras' `ExponentialDecay`, checked and plateau-scalable.
 
     `lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)`,

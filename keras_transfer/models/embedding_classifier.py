@@ -90,7 +90,7 @@ class EmbeddingClassifier(TransferModel):
         self.embedding = embedding
         self.pooler = MaskedGlobalPooling(pooling, name="pooling")
         self.hidden_layers = []
-        for i, (units, rate) in enumerate(zip(hidden_units, dropout), start=1):
+        for i, (units, rate) in enumerate(zip(hidden_units, dropout, strict=True), start=1):
             self.hidden_layers.append(
                 keras.layers.Dense(units, activation="relu", name=f"classification_dense{i}")
             )
@@ -154,7 +154,9 @@ class EmbeddingClassifier(TransferModel):
         )
         embedding.build((None, max_length))
         embedding.embeddings.assign(weights)
-        return cls(preprocessor=preprocessor, embedding=embedding, num_classes=num_classes, **kwargs)
+        return cls(
+            preprocessor=preprocessor, embedding=embedding, num_classes=num_classes, **kwargs
+        )
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Seed 001's settings by default: Adam(1e-3), sparse categorical
