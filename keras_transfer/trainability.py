@@ -1,0 +1,121 @@
+"""Which weights train: strategies over a keras-hub backbone, and a report of them."""
+
+import numpy as np
+
+STRATEGIES = ("full", "frozen", "last_n", "lora", "scratch")
+
+
+def check_strategy(strategy, unfreeze_last, lora_rank, num_blocks):
+    """Validate a strategy and its arguments against a backbone of `num_blocks`."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: strategy={strategy!r}")
+    if (
+        isinstance(unfreeze_last, bool)
+        or not isinstance(unfreeze_last, int)
+        or not 0 <= unfreeze_last <= num_blocks
+    ):
+        raise ValueError(
+            f"`unfreeze_last` must be an integer from 0 to the number of transformer blocks "
+            f"({num_blocks}). Received: unfreeze_last={unfreeze_last!r}"
+        )
+    if isinstance(lora_rank, bool) or not isinstance(lora_rank, int) or lora_rank < 1:
+        raise ValueError(
+            f"`lora_rank` must be a positive integer. Received: lora_rank={lora_rank!r}"
+        )
+
+
+def _pooler_layers(backbone):
+    # BERT's pooler (Dense+tanh on [CLS]) is outside the path the toolkit's
+    # heads read; training it would only produce missing-gradient warnings.
+    return [layer for layer in backbone.layers if layer.name == "pooled_dense"]
+
+
+def set_trainable_blocks(backbone, n):
+    """Freeze the backbone except its top `n` transformer blocks (all when n is None)."""
+    backbone.trainable = True
+    blocks = list(backbone.transformer_layers)
+    trainable_blocks = blocks if n is None else blocks[len(blocks) - n :] if n else []
+    for layer in backbone.layers:
+        layer.trainable = n is None
+    for block in trainable_blocks:
+        block.trainable = True
+    for layer in _pooler_layers(backbone):
+        layer.trainable = False
+
+
+def apply_strategy(backbone, strategy, unfreeze_last=4, lora_rank=4):
+    """Set `trainable` flags on `backbone` for a strategy (recompile afterwards)."""
+    if strategy in ("full", "scratch"):
+        set_trainable_blocks(backbone, None)
+    elif strategy == "frozen":
+        set_trainable_blocks(backbone, 0)
+    elif strategy == "last_n":
+        set_trainable_blocks(backbone, unfreeze_last)
+    elif strategy == "lora":
+        if not getattr(backbone, "_lora_enabled_layers", None):
+            backbone.enable_lora(lora_rank)
+        for layer in _pooler_layers(backbone):
+            layer.trainable = False
+
+
+def _block_of(path, backbone):
+    first = path.split("/")[0]
+    if backbone is None:
+        return first
+    if first in {block.name for block in backbone.transformer_layers}:
+        return first
+    if first == "pooled_dense":
+        return "pooler"
+    if first in {layer.name for layer in backbone.layers}:
+        return "embeddings"
+    return "head"
+
+
+def trainable_summary(model):
+    """A pandas DataFrame of the model's weights by block: what trains, how much.
+
+    Columns: `block`, `trainable` (True, False or "partial", e.g. LoRA),
+    `trainable_params`, `frozen_params`, `total_params`; the last row is the
+    total. Blocks of a transformer classifier are `embeddings`,
+    `transformer_layer_<i>`, `pooler` and `head`.
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> model = kt.EmbeddingClassifier.from_word_vectors({"good": [1.0], "bad": [-1.0]})
+    >>> kt.trainable_summary(model).iloc[-1]["frozen_params"]
+    np.int64(4)
+    """
+    import pandas as pd
+
+    backbone = getattr(model, "backbone", None)
+    trainable_ids = {id(v) for v in model.trainable_weights}
+    rows = {}
+    for weight in model.weights:
+        block = _block_of(weight.path, backbone)
+        row = rows.setdefault(block, {"trainable_params": 0, "frozen_params": 0})
+        key = "trainable_params" if id(weight) in trainable_ids else "frozen_params"
+        row[key] += int(np.prod(weight.shape))
+    table = pd.DataFrame(
+        [{"block": block, **counts} for block, counts in rows.items()],
+        columns=["block", "trainable_params", "frozen_params"],
+    )
+    table["total_params"] = table["trainable_params"] + table["frozen_params"]
+    table.insert(
+        1,
+        "trainable",
+        [
+            "partial" if t and f else bool(t)
+            for t, f in zip(table["trainable_params"], table["frozen_params"], strict=True)
+        ],
+    )
+    total = {
+        "block": "total",
+        "trainable": "partial",
+        **{c: int(table[c].sum()) for c in ("trainable_params", "frozen_params", "total_params")},
+    }
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+def trainable_count(model):
+    """Number of trainable parameters."""
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
