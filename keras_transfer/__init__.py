@@ -19,11 +19,17 @@ _LAZY = {
     "EmbeddingClassifier": "keras_transfer.models.embedding_classifier",
     "TransformerClassifier": "keras_transfer.models.transformer_classifier",
     "trainable_summary": "keras_transfer.trainability",
+    "GradualUnfreezing": "keras_transfer.callbacks",
+    "adamw_with_warmup": "keras_transfer.optimizers",
+    "layerwise_multipliers": "keras_transfer.optimizers",
+    "LayerwiseAdam": "keras_transfer.optimizers",
+    "LayerwiseAdamW": "keras_transfer.optimizers",
     "load_word_vectors": "keras_transfer.word_vectors",
     "callbacks": "keras_transfer.callbacks",
     "schedules": "keras_transfer.schedules",
     "layers": "keras_transfer.layers",
     "metrics": "keras_transfer.metrics",
+    "optimizers": "keras_transfer.optimizers",
     "models": "keras_transfer.models",
 }
 

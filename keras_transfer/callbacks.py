@@ -67,6 +67,78 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         return reduced
 
 
+class GradualUnfreezing(keras.callbacks.Callback):
+    """ULMFiT's gradual unfreezing: one more transformer block every `every` epochs.
+
+    Starting from the model's current trainable blocks, after every `every`
+    epochs the next block down is unfrozen, until `max_blocks` (default: all)
+    train. The change takes effect on every backend: the train function is
+    rebuilt and the optimizer is rebuilt for the new set of variables, keeping
+    its step count, learning-rate schedule state and the moments of the
+    variables that were already training. The model's `strategy` becomes
+    `"last_n"` with the new `unfreeze_last`, so a saved model reloads as it was.
+
+    Args:
+        every: epochs between two unfreezing steps (>= 1).
+        max_blocks: stop once this many blocks train (default: all).
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> model = kt.TransformerClassifier.from_preset(None, strategy="frozen", max_length=16)
+    >>> history = model.fit(["good", "bad"], [1, 0], epochs=2, verbose=0,
+    ...                     callbacks=[kt.GradualUnfreezing(every=1)])
+    >>> model.unfreeze_last
+    2
+    """
+
+    def __init__(self, every=1, max_blocks=None):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"`every` must be a positive integer. Received: every={every!r}")
+        if max_blocks is not None and (
+            isinstance(max_blocks, bool) or not isinstance(max_blocks, int) or max_blocks < 1
+        ):
+            raise ValueError(
+                "`max_blocks` must be a positive integer or None. "
+                f"Received: max_blocks={max_blocks!r}"
+            )
+        self.every = every
+        self.max_blocks = max_blocks
+        self.history = []
+
+    def on_train_begin(self, logs=None):
+        backbone = getattr(self.model, "backbone", None)
+        if backbone is None or not hasattr(backbone, "transformer_layers"):
+            raise ValueError(
+                "GradualUnfreezing needs a model with a keras-hub `backbone` (e.g. "
+                f"kt.TransformerClassifier). Received: model={type(self.model).__name__}"
+            )
+        self._blocks = list(backbone.transformer_layers)
+        self._limit = min(self.max_blocks or len(self._blocks), len(self._blocks))
+
+    def _trainable_blocks(self):
+        n = 0
+        for block in reversed(self._blocks):
+            if not (block.trainable and any(w.trainable for w in block.weights)):
+                break
+            n += 1
+        return n
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        current = self._trainable_blocks()
+        if current >= self._limit:
+            return
+        from keras_transfer.trainability import rebuild_optimizer, set_trainable_blocks
+
+        set_trainable_blocks(self.model.backbone, current + 1)
+        self.model.strategy = "last_n"
+        self.model.unfreeze_last = current + 1
+        rebuild_optimizer(self.model)
+        self.history.append((epoch + 1, current + 1))
+
+
 def _check_monitor(monitor):
     if monitor not in ("val_loss", "loss"):
         raise ValueError(f"`monitor` must be 'val_loss' or 'loss'. Received: monitor={monitor!r}")

@@ -119,3 +119,30 @@ def trainable_summary(model):
 def trainable_count(model):
     """Number of trainable parameters."""
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def rebuild_optimizer(model):
+    """Give `model` a fresh optimizer for its current trainable variables.
+
+    Call after changing `trainable` flags mid-training. The new optimizer has
+    the old one's configuration (learning-rate schedule state included); its
+    variables that existed before (step count, moments of variables already
+    training) keep their values. The train function is rebuilt, so the change
+    takes effect on every backend.
+    """
+    from keras_transfer.schedules import attach_plateau_schedule
+
+    old = model.optimizer
+    new = old.__class__.from_config(old.get_config())
+    attach_plateau_schedule(new)
+    new.build(model.trainable_variables)
+    previous = {v.path: v for v in old.variables}
+    for variable in new.variables:
+        source = previous.get(variable.path)
+        if source is not None and tuple(source.shape) == tuple(variable.shape):
+            variable.assign(source)
+    model.optimizer = new
+    if hasattr(model, "_compile_config"):
+        model._compile_config.config["optimizer"] = new
+    model.make_train_function(force=True)
+    return new

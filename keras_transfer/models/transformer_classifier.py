@@ -6,6 +6,7 @@ import keras_hub
 from keras_transfer.layers.masked_global_pooling import MaskedGlobalPooling
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
+from keras_transfer.optimizers import LayerwiseAdam, layerwise_multipliers
 from keras_transfer.presets import load_backbone_and_preprocessor
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.trainability import apply_strategy, check_strategy
@@ -167,16 +168,32 @@ class TransformerClassifier(TransferModel):
             **kwargs,
         )
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", layer_decay=None, **kwargs):
         """Defaults: Adam with seed 001's ExponentialDecay (0.96 every 100 steps)
         from the strategy's learning rate (2e-5 to fine-tune, 1e-3 head only,
         1e-4 LoRA, 5e-4 scratch), gradient clipping at norm 1, sparse categorical
-        cross-entropy, accuracy / precision / recall. For seed 002/004's recipe
-        pass `optimizer=kt.adamw_with_warmup(total_steps)`."""
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(
-                exponential_decay(DEFAULT_LEARNING_RATES[self.strategy]), clipnorm=1.0
+        cross-entropy, accuracy / precision / recall.
+
+        `layer_decay` (e.g. 0.95) gives the default optimizer discriminative
+        learning rates: block l of L at `lr * layer_decay ** (L - l)`, the
+        embeddings at `lr * layer_decay ** (L + 1)`, the head at `lr` (seed 004).
+        For seed 002/004's AdamW recipe pass
+        `optimizer=kt.adamw_with_warmup(total_steps)`, or `kt.LayerwiseAdamW` to
+        combine both."""
+        if layer_decay is not None and optimizer != "auto":
+            raise ValueError(
+                "`layer_decay` configures the default optimizer; with your own, use "
+                "kt.LayerwiseAdam(W)(..., multipliers=kt.layerwise_multipliers(model, decay)). "
+                f"Received: layer_decay={layer_decay!r}, optimizer={optimizer!r}"
             )
+        if optimizer == "auto":
+            schedule = exponential_decay(DEFAULT_LEARNING_RATES[self.strategy])
+            if layer_decay is None:
+                optimizer = keras.optimizers.Adam(schedule, clipnorm=1.0)
+            else:
+                optimizer = LayerwiseAdam(
+                    schedule, clipnorm=1.0, multipliers=layerwise_multipliers(self, layer_decay)
+                )
         if loss == "auto":
             loss = "sparse_categorical_crossentropy"
         if metrics == "auto":
