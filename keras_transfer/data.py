@@ -1,6 +1,14 @@
-"""Checks on text classification inputs."""
+"""Text classification data: loading, checks, labels, splits, bundled sets, augmentation."""
+
+import os
 
 import numpy as np
+
+BUNDLED = {
+    "fine_foods": ("fine_foods_train.csv.xz", "fine_foods_test.csv.xz"),
+    "sentiment_en_vi": ("sentiment_en_vi.csv", None),
+}
+HUB_DATASETS = {"imdb": "stanfordnlp/imdb"}
 
 
 def is_text_array(x):
@@ -71,3 +79,291 @@ def shuffled_dataset(x, y, sample_weight=None, batch_size=32):
     ds = tf.data.Dataset.from_tensor_slices(tuple(columns))
     ds = ds.shuffle(len(columns[0]), reshuffle_each_iteration=True)
     return ds.batch(batch_size)
+
+
+# === Loading ===
+
+
+def _read_file(path):
+    import pandas as pd
+
+    lower = path.lower()
+    try:
+        if lower.endswith((".jsonl", ".jsonl.gz", ".jsonl.xz")):
+            return pd.read_json(path, lines=True, encoding="utf-8")
+        if lower.endswith((".json", ".json.gz")):
+            return pd.read_json(path, encoding="utf-8")
+        if lower.endswith((".tsv", ".tsv.gz", ".tsv.xz")):
+            return pd.read_csv(path, sep="\t", encoding="utf-8")
+        if lower.endswith((".csv", ".csv.gz", ".csv.xz")):
+            return pd.read_csv(path, encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"The data file is not valid UTF-8 ({e.reason} at byte {e.start}). Re-save it as "
+            f"UTF-8. Received: data={path!r}"
+        ) from None
+    except ValueError as e:
+        raise ValueError(f"Could not parse the data file ({e}). Received: data={path!r}") from None
+    raise ValueError(
+        "The data file must be .csv, .tsv, .json or .jsonl (optionally .gz/.xz), or a folder "
+        f"with one sub-folder of .txt files per class. Received: data={path!r}"
+    )
+
+
+def _read_folder(path):
+    import pandas as pd
+
+    rows = []
+    classes = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
+    for label in classes:
+        folder = os.path.join(path, label)
+        for name in sorted(os.listdir(folder)):
+            file = os.path.join(folder, name)
+            if not os.path.isfile(file) or name.startswith("."):
+                continue
+            try:
+                with open(file, encoding="utf-8") as f:
+                    rows.append({"text": f.read().strip(), "label": label})
+            except UnicodeDecodeError:
+                raise ValueError(
+                    f"A text file is not valid UTF-8. Re-save it as UTF-8. Received: {file!r}"
+                ) from None
+    if not rows:
+        raise ValueError(
+            "The data folder must hold one sub-folder per class with one text file per "
+            f"example. Found none. Received: data={path!r}"
+        )
+    return pd.DataFrame(rows)
+
+
+def load_texts(data, text_column="text", label_column="label"):
+    """Load labelled texts into a DataFrame with columns `text` and `label`.
+
+    Args:
+        data: a pandas DataFrame; a .csv/.tsv/.json/.jsonl file (optionally
+            .gz/.xz); a folder with one sub-folder per class holding one text
+            file per example; or a bundled dataset name (`"fine_foods"`,
+            `"sentiment_en_vi"`; see `load_bundled`).
+        text_column, label_column: columns to use (ignored for folders).
+
+    Rows are checked: the columns exist, no text is empty or missing, no label
+    is missing, and there are at least two classes.
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> df = kt.load_texts("sentiment_en_vi")
+    >>> sorted(df["label"].unique())
+    ['negative', 'positive']
+    """
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        frame, where = data, "the DataFrame"
+    elif isinstance(data, str) and data in BUNDLED:
+        return load_bundled(data)[0]
+    elif isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if os.path.isdir(path):
+            frame = _read_folder(path)
+            text_column, label_column = "text", "label"
+        elif os.path.isfile(path):
+            frame = _read_file(path)
+        else:
+            raise ValueError(
+                "The data file or folder does not exist (bundled datasets: "
+                f"{sorted(BUNDLED)}). Received: data={path!r}"
+            )
+        where = repr(path)
+    else:
+        raise ValueError(
+            "`data` must be a DataFrame, a file or folder path, or a bundled dataset name. "
+            f"Received: data={type(data).__name__}"
+        )
+    for arg, column in (("text_column", text_column), ("label_column", label_column)):
+        if column not in frame.columns:
+            raise ValueError(
+                f"`{arg}` names a column that {where} does not have (columns: "
+                f"{list(frame.columns)}). Received: {arg}={column!r}"
+            )
+    out = pd.DataFrame(
+        {"text": frame[text_column].to_numpy(), "label": frame[label_column].to_numpy()}
+    )
+    texts_missing = out["text"].isna() | ~out["text"].map(lambda t: isinstance(t, str))
+    if texts_missing.any():
+        row = int(np.flatnonzero(texts_missing.to_numpy())[0])
+        raise ValueError(
+            f"Every text must be a string; row {row} of {where} has "
+            f"{out['text'].iloc[row]!r}. Received: text_column={text_column!r}"
+        )
+    empty = out["text"].str.strip() == ""
+    if empty.any():
+        raise ValueError(
+            f"{int(empty.sum())} texts in {where} are empty (first: row "
+            f"{int(np.flatnonzero(empty.to_numpy())[0])}). Drop them first. "
+            f"Received: text_column={text_column!r}"
+        )
+    if out["label"].isna().any():
+        raise ValueError(
+            f"{int(out['label'].isna().sum())} labels in {where} are missing (NaN). Drop or "
+            f"fill them first. Received: label_column={label_column!r}"
+        )
+    if out["label"].nunique() < 2:
+        raise ValueError(
+            f"Classification needs at least two classes; {where} has only "
+            f"{out['label'].unique().tolist()}. Received: label_column={label_column!r}"
+        )
+    return out
+
+
+def load_bundled(name="fine_foods"):
+    """A dataset that ships with the package: `(train, test)` DataFrames.
+
+    - `"fine_foods"`: 4,000 / 1,000 real Amazon fine-food reviews, labels
+      `great` (5 stars) / `other`. Test products are unseen in training.
+    - `"sentiment_en_vi"`: 238 short English/Vietnamese sentences written for
+      this project, `positive` / `negative`; `test` is None (split it).
+
+    Sources and licences: `keras_transfer/datasets/README.md`.
+    """
+    import pandas as pd
+
+    if name not in BUNDLED:
+        raise ValueError(f"`name` must be one of {sorted(BUNDLED)}. Received: name={name!r}")
+    folder = os.path.join(os.path.dirname(__file__), "datasets")
+    train_file, test_file = BUNDLED[name]
+    train = pd.read_csv(os.path.join(folder, train_file), encoding="utf-8")
+    test = None if test_file is None else pd.read_csv(os.path.join(folder, test_file))
+    return train, test
+
+
+def load_hub_dataset(name="imdb"):
+    """IMDb (or another Hugging Face dataset) for users with internet: `(train, test)`.
+
+    Needs the `datasets` package and a connection; offline it fails with a
+    clear message. The bundled `load_bundled("fine_foods")` works everywhere.
+    """
+    repo = HUB_DATASETS.get(name, name)
+    try:
+        import datasets
+    except ImportError:
+        raise ValueError(
+            f"Loading {repo!r} needs `pip install datasets` and internet. Offline, use the "
+            f"bundled data: load_bundled('fine_foods'). Received: name={name!r}"
+        ) from None
+    try:
+        ds = datasets.load_dataset(repo)
+    except Exception as e:  # network errors come in many types
+        raise ValueError(
+            f"Could not download {repo!r} ({type(e).__name__}). Without internet, use "
+            f"load_bundled('fine_foods'). Received: name={name!r}"
+        ) from None
+    return ds["train"].to_pandas(), ds["test"].to_pandas()
+
+
+# === Labels, splits, balance ===
+
+
+class LabelMap:
+    """Labels (strings or ints) <-> ids 0..K-1, in sorted order of the labels.
+
+    Example:
+    >>> m = LabelMap(["pos", "neg", "pos"])
+    >>> m.names, m.encode(["pos"]).tolist(), m.decode([0])
+    (['neg', 'pos'], [1], ['neg'])
+    """
+
+    def __init__(self, labels):
+        values = sorted({_plain(v) for v in labels}, key=lambda v: (str(type(v)), v))
+        self.names = [str(v) for v in values]
+        self._ids = {v: i for i, v in enumerate(values)}
+
+    def encode(self, labels):
+        try:
+            return np.array([self._ids[_plain(v)] for v in labels], dtype="int32")
+        except KeyError as e:
+            raise ValueError(f"Unknown label {e.args[0]!r}; known labels: {self.names}") from None
+
+    def decode(self, ids):
+        return [self.names[int(i)] for i in ids]
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def stratified_split(frame, test_size=0.2, validation_size=0.1, seed=0):
+    """Split a `load_texts` DataFrame into train / validation / test, stratified by label.
+
+    Sizes are fractions of the whole. A class with too few examples to appear
+    in every split raises a ValueError naming it.
+    """
+    from sklearn.model_selection import train_test_split
+
+    for name, value in (("test_size", test_size), ("validation_size", validation_size)):
+        if not 0 <= value < 1:
+            raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={value!r}")
+    if test_size + validation_size >= 1:
+        raise ValueError(
+            "`test_size` + `validation_size` must leave training data. "
+            f"Received: test_size={test_size}, validation_size={validation_size}"
+        )
+    parts = int(test_size > 0) + int(validation_size > 0) + 1
+    counts = frame["label"].value_counts()
+    small = counts[counts < parts]
+    if len(small):
+        raise ValueError(
+            f"Class {small.index[0]!r} has {int(small.iloc[0])} example(s): too few to appear in "
+            f"each of the {parts} splits. Add examples or drop the class."
+        )
+
+    def cut(df, size):
+        if size == 0:
+            return df, df.iloc[:0]
+        try:
+            return train_test_split(df, test_size=size, stratify=df["label"], random_state=seed)
+        except ValueError as e:
+            raise ValueError(f"Cannot split stratified by label: {e}") from None
+
+    rest, test = cut(frame, test_size)
+    train, validation = cut(rest, validation_size / (1 - test_size) if validation_size else 0)
+    return (
+        train.reset_index(drop=True),
+        validation.reset_index(drop=True),
+        test.reset_index(drop=True),
+    )
+
+
+def class_balance(frame):
+    """Count and share of each label, largest first (a pandas DataFrame)."""
+    counts = frame["label"].value_counts()
+    return counts.to_frame("count").assign(share=lambda d: (d["count"] / d["count"].sum()).round(3))
+
+
+# === Augmentation ===
+
+_ENDINGS = ("", ".", "!", "!!", "?", "...")
+
+
+def augment_punctuation(frame, copies=1, seed=0):
+    """Seed 001's augmentation: add copies of each text with other punctuation and case.
+
+    Each copy swaps the ending punctuation (`.`, `!`, `?`, `...` or none) and,
+    every other copy, the case of the first letter. Labels are kept. Augment
+    the training split only.
+    """
+    import pandas as pd
+
+    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
+        raise ValueError(f"`copies` must be an integer >= 0. Received: copies={copies!r}")
+    rng = np.random.default_rng(seed)
+    out = [frame]
+    for k in range(copies):
+        texts = []
+        for text in frame["text"]:
+            base = text.rstrip(".!? ")
+            ending = _ENDINGS[rng.integers(len(_ENDINGS))]
+            if k % 2 == 1 and base:
+                base = base[0].swapcase() + base[1:]
+            texts.append(base + ending)
+        out.append(frame.assign(text=texts))
+    return pd.concat(out, ignore_index=True)

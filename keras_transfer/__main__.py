@@ -1,0 +1,152 @@
+"""Command line: python -m keras_transfer compare ...   (also: keras-transfer compare ...)"""
+
+import argparse
+import sys
+
+from keras_transfer.compare import STRATEGIES
+
+DEFAULTS = {"train_size": 800, "test_size": 400, "epochs": 2, "max_length": 64, "batch_size": 16}
+SMOKE = {"train_size": 48, "test_size": 32, "epochs": 1, "max_length": 16, "batch_size": 16}
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_transfer",
+        description="Transfer learning for NLP on Keras 3 (TensorFlow, JAX, PyTorch: set "
+        "KERAS_BACKEND). Every training run logs to TensorBoard under ./tensorflow_logs.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    compare = commands.add_parser(
+        "compare",
+        help="train transfer strategies side by side on the same data; write a table and plots",
+        description="Train the transfer strategies side by side on the same split and seed, "
+        "then write results.csv, results.md, reports/ and transfer_learning_comparison.png. "
+        "Defaults: the bundled real Amazon fine-food reviews (800 train / 400 test reviews) "
+        "and the bundled all-MiniLM-L6-v2, offline.",
+    )
+    compare.add_argument(
+        "--data",
+        default="fine_foods",
+        help="CSV/TSV/JSON/JSONL file, folder of class sub-folders, or a bundled dataset "
+        "(fine_foods, sentiment_en_vi); default: fine_foods",
+    )
+    compare.add_argument(
+        "--test-data",
+        default=None,
+        help="held-out file (default: the bundled test split for fine_foods, else 20%% of --data)",
+    )
+    compare.add_argument("--text-column", default="text")
+    compare.add_argument("--label-column", default="label")
+    compare.add_argument(
+        "--strategies", default=",".join(STRATEGIES), help=f"comma list of {', '.join(STRATEGIES)}"
+    )
+    compare.add_argument("--epochs", type=int, default=None, help=f"default {DEFAULTS['epochs']}")
+    compare.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help=f"tokens per text, default {DEFAULTS['max_length']}",
+    )
+    compare.add_argument(
+        "--batch-size", type=int, default=None, help=f"default {DEFAULTS['batch_size']}"
+    )
+    compare.add_argument(
+        "--train-size",
+        type=int,
+        default=None,
+        help=f"train on a stratified sample of this many (default "
+        f"{DEFAULTS['train_size']}; 0 = all)",
+    )
+    compare.add_argument(
+        "--test-size",
+        type=int,
+        default=None,
+        help=f"evaluate on this many held-out texts (default {DEFAULTS['test_size']}; 0 = all)",
+    )
+    compare.add_argument(
+        "--preset",
+        default=None,
+        help="transformer: local preset/HF folder or "
+        "keras-hub name (default: bundled all-MiniLM-L6-v2)",
+    )
+    compare.add_argument("--out", default="comparison", help="output folder (default ./comparison)")
+    compare.add_argument("--overwrite", action="store_true", help="replace results in --out")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument(
+        "--smoke",
+        action="store_true",
+        help="seconds-long run on a slice (48 train / 32 test, 1 epoch, length 16)",
+    )
+    return parser
+
+
+def _sample(frame, n, seed):
+    if not n or n >= len(frame):
+        return frame
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(frame, train_size=n, stratify=frame["label"], random_state=seed)
+    return keep.reset_index(drop=True)
+
+
+def _compare(args):
+    from keras_transfer import data as data_lib
+    from keras_transfer.compare import check_strategies, compare_strategies, markdown_table
+
+    sizes = dict(SMOKE if args.smoke else DEFAULTS)
+    for key in sizes:
+        value = getattr(args, key)
+        if value is not None:
+            sizes[key] = value
+    for key in ("epochs", "max_length", "batch_size"):
+        if sizes[key] < 1:
+            raise ValueError(f"--{key.replace('_', '-')} must be positive. Received: {sizes[key]}")
+    check_strategies(args.strategies)
+    if args.data in data_lib.BUNDLED and args.test_data is None:
+        train, test = data_lib.load_bundled(args.data)
+        train = data_lib.load_texts(train, args.text_column, args.label_column)
+        test = (
+            None if test is None else data_lib.load_texts(test, args.text_column, args.label_column)
+        )
+    else:
+        train = data_lib.load_texts(args.data, args.text_column, args.label_column)
+        test = (
+            None
+            if args.test_data is None
+            else data_lib.load_texts(args.test_data, args.text_column, args.label_column)
+        )
+    train = _sample(train, sizes["train_size"], args.seed)
+    if test is not None:
+        test = _sample(test, sizes["test_size"], args.seed)
+    table = compare_strategies(
+        train,
+        test,
+        strategies=args.strategies,
+        epochs=sizes["epochs"],
+        max_length=sizes["max_length"],
+        batch_size=sizes["batch_size"],
+        out=args.out,
+        preset=args.preset,
+        seed=args.seed,
+        overwrite=args.overwrite,
+    )
+    print()
+    print(markdown_table(table))
+    print(
+        f"Results in {args.out}/; TensorBoard: tensorboard --logdir {table.attrs['experiment_dir']}"
+    )
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "compare":
+            _compare(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Datasets shipped with keras_transfer (see README.md in this folder)."""
