@@ -31,12 +31,14 @@ _LAZY = {
     "class_balance": "keras_transfer.data",
     "augment_punctuation": "keras_transfer.data",
     "LabelMap": "keras_transfer.data",
+    "Predictor": "keras_transfer.serving",
     "load_word_vectors": "keras_transfer.word_vectors",
     "callbacks": "keras_transfer.callbacks",
     "schedules": "keras_transfer.schedules",
     "layers": "keras_transfer.layers",
     "metrics": "keras_transfer.metrics",
     "optimizers": "keras_transfer.optimizers",
+    "serving": "keras_transfer.serving",
     "models": "keras_transfer.models",
 }
 

@@ -5,7 +5,7 @@ import sys
 
 from keras_transfer.compare import STRATEGIES
 
-DEFAULTS = {"train_size": 800, "test_size": 400, "epochs": 2, "max_length": 64, "batch_size": 16}
+DEFAULTS = {"train_size": 800, "test_size": 400, "epochs": 3, "max_length": 64, "batch_size": 16}
 SMOKE = {"train_size": 48, "test_size": 32, "epochs": 1, "max_length": 16, "batch_size": 16}
 
 
@@ -77,7 +77,42 @@ def _parser():
         action="store_true",
         help="seconds-long run on a slice (48 train / 32 test, 1 epoch, length 16)",
     )
+    predict = commands.add_parser(
+        "predict",
+        help="predict labels of texts with a saved model",
+        description="Load a saved .keras model and print one JSON line per text.",
+    )
+    predict.add_argument("--model", required=True, help="path of a saved .keras model")
+    predict.add_argument("texts", nargs="+", help="texts to classify")
+    serve = commands.add_parser(
+        "serve",
+        help="serve a saved model over HTTP (FastAPI + uvicorn)",
+        description="POST /predict {text}, POST /predict_batch {texts}, GET /health, GET /info.",
+    )
+    serve.add_argument("--model", required=True, help="path of a saved .keras model")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--max-batch-size", type=int, default=64)
     return parser
+
+
+def _predict(args):
+    import json
+
+    from keras_transfer.serving import Predictor
+
+    predictor = Predictor(args.model)
+    for text, result in zip(args.texts, predictor.predict_batch(args.texts), strict=True):
+        print(json.dumps({"text": text, **result}, ensure_ascii=False))
+
+
+def _serve(args):
+    import uvicorn
+
+    from keras_transfer.serving import create_app
+
+    app = create_app(args.model, max_batch_size=args.max_batch_size)
+    uvicorn.run(app, host=args.host, port=args.port)
 
 
 def _sample(frame, n, seed):
@@ -140,8 +175,7 @@ def _compare(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        if args.command == "compare":
-            _compare(args)
+        {"compare": _compare, "predict": _predict, "serve": _serve}[args.command](args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

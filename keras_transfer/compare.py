@@ -40,12 +40,13 @@ def _positive_int(name, value):
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
 
 
-def _build(strategy, num_classes, max_length, preset, unfreeze_last, lora_rank):
+def _build(strategy, label_names, max_length, preset, unfreeze_last, lora_rank):
     import keras_transfer as kt
 
+    num_classes = len(label_names)
     if strategy == "embedding":
         return kt.EmbeddingClassifier.from_word_vectors(
-            num_classes=num_classes, max_length=max_length
+            num_classes=num_classes, max_length=max_length, label_names=label_names
         )
     extra = {"unfreeze_last": unfreeze_last} if strategy == "last_n" else {}
     return kt.TransformerClassifier.from_preset(
@@ -54,6 +55,7 @@ def _build(strategy, num_classes, max_length, preset, unfreeze_last, lora_rank):
         strategy=strategy,
         max_length=max_length,
         lora_rank=lora_rank,
+        label_names=label_names,
         **extra,
     )
 
@@ -145,7 +147,7 @@ def compare_strategies(
     rows, confusions, histories = [], {}, {}
     for strategy in strategies:
         keras.utils.set_random_seed(seed)
-        model = _build(strategy, len(labels.names), max_length, preset, unfreeze_last, lora_rank)
+        model = _build(strategy, labels.names, max_length, preset, unfreeze_last, lora_rank)
         run_root = experiment_dir
         start = time.perf_counter()
         history = model.fit(

@@ -22,9 +22,24 @@ class TransferModel(keras_hub.models.Task):
       Without validation data the defaults monitor `loss` instead of `val_loss`.
     - `compile()` makes any learning-rate schedule scalable by plateau
       reduction (`keras_transfer.PlateauSchedule`).
+    - `label_names` (optional, saved with the model) name the class ids, so a
+      reloaded model predicts labels, not just ids (see `keras_transfer.Predictor`).
     - Raw-text inputs are checked before training (empty, non-string, length
       mismatch with the labels) with a `ValueError` that says what was received.
     """
+
+    @staticmethod
+    def check_label_names(label_names, num_classes):
+        """Validate optional class names: `num_classes` distinct strings, or None."""
+        if label_names is None:
+            return None
+        names = [str(n) for n in label_names] if not isinstance(label_names, str) else None
+        if names is None or len(names) != num_classes or len(set(names)) != num_classes:
+            raise ValueError(
+                f"`label_names` must be {num_classes} distinct names, one per class id. "
+                f"Received: label_names={label_names!r}"
+            )
+        return names
 
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)

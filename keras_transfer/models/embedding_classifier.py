@@ -31,6 +31,7 @@ class EmbeddingClassifier(TransferModel):
             and `output_sequence_length`.
         embedding: `keras.layers.Embedding` of `vocabulary_size` rows.
         num_classes: int >= 2.
+        label_names: optional names of the classes, in id order (saved with the model).
         pooling: `"mean"` (default) or `"max"`.
         hidden_units: sizes of the head's hidden Dense layers.
         dropout: dropout rate after each hidden layer (same length).
@@ -53,6 +54,7 @@ class EmbeddingClassifier(TransferModel):
         hidden_units=(64, 32),
         dropout=(0.5, 0.3),
         train_embedding=False,
+        label_names=None,
         **kwargs,
     ):
         if not isinstance(preprocessor, keras.layers.TextVectorization):
@@ -86,6 +88,8 @@ class EmbeddingClassifier(TransferModel):
             )
         embedding.trainable = bool(train_embedding)
 
+        label_names = self.check_label_names(label_names, num_classes)
+
         # === Layers ===
         self.embedding = embedding
         self.pooler = MaskedGlobalPooling(pooling, name="pooling")
@@ -110,6 +114,7 @@ class EmbeddingClassifier(TransferModel):
 
         # === Config ===
         self.num_classes = num_classes
+        self.label_names = label_names
         self.pooling = pooling
         self.hidden_units = hidden_units
         self.dropout = dropout
@@ -174,6 +179,7 @@ class EmbeddingClassifier(TransferModel):
             "preprocessor": keras.layers.serialize(self.preprocessor),
             "embedding": keras.layers.serialize(self.embedding),
             "num_classes": self.num_classes,
+            "label_names": self.label_names,
             "pooling": self.pooling,
             "hidden_units": list(self.hidden_units),
             "dropout": list(self.dropout),

@@ -46,6 +46,7 @@ class TransformerClassifier(TransferModel):
         backbone: a `keras_hub.models.Backbone` with `transformer_layers`.
         preprocessor: a `keras_hub.models.TextClassifierPreprocessor`.
         num_classes: int >= 2.
+        label_names: optional names of the classes, in id order (saved with the model).
         strategy: one of the table above.
         unfreeze_last: blocks trained by `last_n` (seed 001: 4).
         lora_rank: rank of the LoRA adapters.
@@ -71,6 +72,7 @@ class TransformerClassifier(TransferModel):
         pooling="cls",
         hidden_units=128,
         dropout=0.3,
+        label_names=None,
         **kwargs,
     ):
         if not isinstance(backbone, keras_hub.models.Backbone) or not hasattr(
@@ -92,6 +94,8 @@ class TransformerClassifier(TransferModel):
         check_strategy(strategy, unfreeze_last, lora_rank, num_blocks)
         _check_length(preprocessor, backbone)
         apply_strategy(backbone, strategy, unfreeze_last, lora_rank)
+
+        label_names = self.check_label_names(label_names, num_classes)
 
         # === Layers ===
         self.backbone = backbone
@@ -120,6 +124,7 @@ class TransformerClassifier(TransferModel):
 
         # === Config ===
         self.num_classes = num_classes
+        self.label_names = label_names
         self.strategy = strategy
         self.unfreeze_last = unfreeze_last
         self.lora_rank = lora_rank
@@ -205,6 +210,7 @@ class TransformerClassifier(TransferModel):
             "backbone": keras.layers.serialize(self.backbone),
             "preprocessor": keras.layers.serialize(self.preprocessor),
             "num_classes": self.num_classes,
+            "label_names": self.label_names,
             "strategy": self.strategy,
             "unfreeze_last": self.unfreeze_last,
             "lora_rank": self.lora_rank,

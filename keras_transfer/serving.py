@@ -1,0 +1,173 @@
+"""Load a saved model once and predict labels; serve it over HTTP with FastAPI."""
+
+import os
+import zipfile
+
+import numpy as np
+
+MAX_BATCH_SIZE = 64
+MAX_TEXT_CHARS = 20_000
+
+
+def load_model(path):
+    """`keras.saving.load_model` with one clear error per way a file can be wrong."""
+    import keras
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"The model file does not exist. Received: path={path!r}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            "The file is not a Keras archive (.keras, saved with `model.save(...)`). "
+            f"Received: path={path!r}"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if archive.testzip() is not None or "config.json" not in names:
+                raise zipfile.BadZipFile("missing or corrupt entries")
+        import keras_transfer.models  # noqa: F401  (registers the toolkit's classes)
+
+        return keras.saving.load_model(path)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
+        raise ValueError(
+            f"The Keras archive is truncated or corrupt ({type(e).__name__}: {e}). Save the "
+            f"model again. Received: path={path!r}"
+        ) from None
+
+
+class Predictor:
+    """A saved toolkit model, loaded once, predicting label names.
+
+    Args:
+        path: a `.keras` file saved from a toolkit model trained with
+            `label_names` (e.g. by `compare_strategies` or the CLI).
+
+    Texts longer than the model's `max_length` tokens are truncated by its
+    tokenizer (the tail is ignored), as in training.
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> predictor = kt.Predictor("model.keras")            # doctest: +SKIP
+    >>> predictor.predict("Great coffee, fast delivery")   # doctest: +SKIP
+    {'label': 'great', 'probabilities': {'great': 0.91, 'other': 0.09}}
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.model = load_model(self.path)
+        self.label_names = getattr(self.model, "label_names", None)
+        if not self.label_names:
+            raise ValueError(
+                "The model has no label names, so predictions could not be named: it was not "
+                "saved from a keras_transfer model trained with `label_names=`. "
+                f"Received: path={self.path!r}"
+            )
+
+    @property
+    def info(self):
+        import keras
+
+        return {
+            "model": type(self.model).__name__,
+            "name": self.model.name,
+            "labels": list(self.label_names),
+            "backend": keras.config.backend(),
+            "strategy": getattr(self.model, "strategy", None),
+            "path": self.path,
+        }
+
+    def predict_batch(self, texts, batch_size=32):
+        """Predict a list of texts; returns one result dict per text (empty list in, empty out)."""
+        texts = list(texts)
+        if not texts:
+            return []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(
+                    f"`texts` must be strings. Received: texts[{i}]={text!r} of type "
+                    f"{type(text).__name__}"
+                )
+        probabilities = self.model.predict(
+            np.array(texts, dtype=object), batch_size=batch_size, verbose=0
+        )
+        results = []
+        for row in np.asarray(probabilities, dtype="float64"):
+            results.append(
+                {
+                    "label": self.label_names[int(np.argmax(row))],
+                    "probabilities": {
+                        n: float(p) for n, p in zip(self.label_names, row, strict=True)
+                    },
+                }
+            )
+        return results
+
+    def predict(self, text):
+        """Predict one text: `{"label": str, "probabilities": {label: float}}`."""
+        if not isinstance(text, str):
+            raise ValueError(f"`text` must be a string. Received: text={text!r}")
+        return self.predict_batch([text])[0]
+
+
+def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEXT_CHARS):
+    """The FastAPI app serving a saved model.
+
+    Endpoints: `POST /predict` `{"text": str}`; `POST /predict_batch`
+    `{"texts": [str, ...]}` (at most `max_batch_size`); `GET /health`;
+    `GET /info` (labels, backend, model name). Invalid bodies (missing or empty
+    text, wrong types, oversize batch or text) get a 422 with the reason.
+
+    Example:
+    >>> from keras_transfer.serving import create_app   # doctest: +SKIP
+    >>> app = create_app("model.keras")                 # then: uvicorn.run(app)
+    """
+    from typing import Annotated
+
+    from fastapi import FastAPI
+    from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+    predictor = Predictor(model_path)
+    Text = Annotated[
+        str, StringConstraints(strip_whitespace=False, min_length=1, max_length=max_text_chars)
+    ]
+
+    class TextIn(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        text: Text
+
+    class TextsIn(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        texts: Annotated[list[Text], Field(min_length=1, max_length=max_batch_size)]
+
+    class Prediction(BaseModel):
+        label: str
+        probabilities: dict[str, float]
+
+    class Predictions(BaseModel):
+        predictions: list[Prediction]
+
+    app = FastAPI(title="keras_transfer", description=f"Serving {predictor.info['name']}")
+    app.state.predictor = predictor
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.get("/info")
+    def info():
+        return {
+            **predictor.info,
+            "max_batch_size": max_batch_size,
+            "max_text_chars": max_text_chars,
+        }
+
+    @app.post("/predict", response_model=Prediction)
+    def predict(body: TextIn):
+        return predictor.predict(body.text)
+
+    @app.post("/predict_batch", response_model=Predictions)
+    def predict_batch(body: TextsIn):
+        return {"predictions": predictor.predict_batch(body.texts)}
+
+    return app
