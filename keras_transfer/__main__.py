@@ -5,7 +5,7 @@ import sys
 
 from keras_transfer.compare import STRATEGIES
 
-DEFAULTS = {"train_size": 800, "test_size": 400, "epochs": 3, "max_length": 64, "batch_size": 16}
+DEFAULTS = {"train_size": 560, "test_size": 320, "epochs": 3, "max_length": 64, "batch_size": 16}
 SMOKE = {"train_size": 48, "test_size": 32, "epochs": 1, "max_length": 16, "batch_size": 16}
 
 
@@ -21,7 +21,7 @@ def _parser():
         help="train transfer strategies side by side on the same data; write a table and plots",
         description="Train the transfer strategies side by side on the same split and seed, "
         "then write results.csv, results.md, reports/ and transfer_learning_comparison.png. "
-        "Defaults: the bundled real Amazon fine-food reviews (800 train / 400 test reviews) "
+        "Defaults: the bundled real Amazon fine-food reviews (560 train / 320 test reviews) "
         "and the bundled all-MiniLM-L6-v2, offline.",
     )
     compare.add_argument(
@@ -71,6 +71,12 @@ def _parser():
     )
     compare.add_argument("--out", default="comparison", help="output folder (default ./comparison)")
     compare.add_argument("--overwrite", action="store_true", help="replace results in --out")
+    compare.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        help="add N punctuation/case variants of each training text (seed 001)",
+    )
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument(
         "--smoke",
@@ -162,6 +168,7 @@ def _compare(args):
         batch_size=sizes["batch_size"],
         out=args.out,
         preset=args.preset,
+        augment=args.augment,
         seed=args.seed,
         overwrite=args.overwrite,
     )

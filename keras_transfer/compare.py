@@ -72,6 +72,7 @@ def compare_strategies(
     unfreeze_last=2,
     lora_rank=4,
     validation_size=0.1,
+    augment=0,
     seed=0,
     overwrite=False,
     log_root=None,
@@ -91,6 +92,8 @@ def compare_strategies(
         preset: the transformer (None: the bundled all-MiniLM-L6-v2).
         unfreeze_last, lora_rank: for `last_n` and `lora`.
         validation_size: share of `train` held out for EarlyStopping.
+        augment: add this many punctuation/case variants of each training text
+            (seed 001's augmentation; validation and test stay untouched).
         seed: split and initialisation seed.
         log_root: where the TensorBoard experiment folder goes (default: the
             platform's log root). All strategies are runs under one folder.
@@ -139,6 +142,8 @@ def compare_strategies(
         train, validation, _ = data_lib.stratified_split(
             train, test_size=0.0, validation_size=validation_size, seed=seed
         )
+    if augment:
+        train = data_lib.augment_punctuation(train, copies=augment, seed=seed)
     labels = data_lib.LabelMap(list(train["label"]) + list(test["label"]))
     y_train, y_val, y_test = (labels.encode(f["label"]) for f in (train, validation, test))
     x_train, x_val, x_test = (f["text"].tolist() for f in (train, validation, test))

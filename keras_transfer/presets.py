@@ -89,3 +89,16 @@ def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
             "(see `keras_transfer.presets.resolve_preset`)."
         ) from None
     return backbone, preprocessor
+
+
+def preset_pooling(preset):
+    """`"mean"` for a sentence-transformers folder configured for mean pooling, else `"cls"`."""
+    import json
+
+    folder = resolve_preset(preset)
+    config = os.path.join(folder, "1_Pooling", "config.json") if os.path.isdir(folder) else ""
+    if os.path.isfile(config):
+        with open(config, encoding="utf-8") as f:
+            if json.load(f).get("pooling_mode_mean_tokens"):
+                return "mean"
+    return "cls"

@@ -117,3 +117,8 @@ def test_class_too_small_to_split():
 def test_split_sizes_are_checked(frame):
     with pytest.raises(ValueError, match="test_size=0.6, validation_size=0.5"):
         data.stratified_split(kt.load_texts(frame, "review", "stars"), 0.6, 0.5)
+
+
+def test_hub_dataset_offline_is_a_clear_error():
+    with pytest.raises(ValueError, match="load_bundled\\('fine_foods'\\)"):
+        data.load_hub_dataset("imdb")

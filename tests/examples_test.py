@@ -36,3 +36,9 @@ def test_finetune_example_smoke(strategy):
 def test_vietnamese_example_says_what_it_uses():
     out = run_example("vietnamese.py", "--smoke")
     assert "No multilingual model is available offline" in out
+
+
+@pytest.mark.large
+def test_compare_example_smoke():
+    out = run_example("compare_strategies.py", "--smoke")
+    assert "| lora |" in out

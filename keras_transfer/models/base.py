@@ -28,6 +28,24 @@ class TransferModel(keras_hub.models.Task):
       mismatch with the labels) with a `ValueError` that says what was received.
     """
 
+    # Constructor arguments that are layers, serialized in `get_config`.
+    layer_arguments = ()
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in cls.layer_arguments:
+            if isinstance(config.get(key), dict):
+                config[key] = keras.layers.deserialize(config[key])
+        return cls(**config)
+
+    @staticmethod
+    def check_num_classes(num_classes):
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(
+                f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}"
+            )
+
     @staticmethod
     def check_label_names(label_names, num_classes):
         """Validate optional class names: `num_classes` distinct strings, or None."""

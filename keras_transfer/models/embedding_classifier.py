@@ -45,6 +45,8 @@ class EmbeddingClassifier(TransferModel):
     (1, 2)
     """
 
+    layer_arguments = ("preprocessor", "embedding")
+
     def __init__(
         self,
         preprocessor,
@@ -72,10 +74,7 @@ class EmbeddingClassifier(TransferModel):
             raise ValueError(
                 f"`embedding` must be a keras.layers.Embedding. Received: embedding={embedding!r}"
             )
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(
-                f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}"
-            )
+        self.check_num_classes(num_classes)
         if pooling not in POOLING_MODES:
             raise ValueError(
                 f"`pooling` must be one of {POOLING_MODES}. Received: pooling={pooling!r}"
@@ -186,11 +185,3 @@ class EmbeddingClassifier(TransferModel):
             "train_embedding": self.train_embedding,
             "name": self.name,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("preprocessor", "embedding"):
-            if isinstance(config[key], dict):
-                config[key] = keras.layers.deserialize(config[key])
-        return cls(**config)

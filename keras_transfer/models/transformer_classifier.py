@@ -7,7 +7,7 @@ from keras_transfer.layers.masked_global_pooling import MaskedGlobalPooling
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
 from keras_transfer.optimizers import LayerwiseAdam, layerwise_multipliers
-from keras_transfer.presets import load_backbone_and_preprocessor
+from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.trainability import apply_strategy, check_strategy
 
@@ -18,7 +18,7 @@ DEFAULT_LEARNING_RATES = {
     "full": 2e-5,
     "last_n": 2e-5,
     "frozen": 1e-3,
-    "lora": 1e-4,
+    "lora": 5e-4,
     "scratch": 5e-4,
 }
 
@@ -61,6 +61,8 @@ class TransformerClassifier(TransferModel):
     >>> history = model.fit(["a great film", "an awful film"], [1, 0], epochs=1, verbose=0)
     """
 
+    layer_arguments = ("backbone", "preprocessor")
+
     def __init__(
         self,
         backbone,
@@ -82,10 +84,7 @@ class TransformerClassifier(TransferModel):
                 "`backbone` must be a keras-hub Backbone with `transformer_layers`. "
                 f"Received: backbone={backbone!r}"
             )
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(
-                f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}"
-            )
+        self.check_num_classes(num_classes)
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
         num_blocks = len(backbone.transformer_layers)
@@ -141,6 +140,7 @@ class TransformerClassifier(TransferModel):
         num_classes=2,
         strategy="full",
         max_length=128,
+        pooling="auto",
         **kwargs,
     ):
         """Build from a pretrained model.
@@ -155,7 +155,10 @@ class TransformerClassifier(TransferModel):
                 (same architecture and tokenizer, random weights).
             max_length: tokens per text, at most the model's position limit
                 (128 by default; 64 is plenty for short texts).
-            **kwargs: `unfreeze_last`, `lora_rank`, `pooling`, `hidden_units`,
+            pooling: `"cls"`, `"mean"`, or `"auto"` (default): mean for a
+                sentence-transformers folder whose pooling config says mean
+                (as all-MiniLM-L6-v2's does), else [CLS] as in seed 001.
+            **kwargs: `unfreeze_last`, `lora_rank`, `label_names`, `hidden_units`,
                 `dropout`, `name`.
         """
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
@@ -165,18 +168,21 @@ class TransformerClassifier(TransferModel):
         backbone, preprocessor = load_backbone_and_preprocessor(
             preset, sequence_length=max_length, load_weights=strategy != "scratch"
         )
+        if pooling == "auto":
+            pooling = preset_pooling(preset)
         return cls(
             backbone=backbone,
             preprocessor=preprocessor,
             num_classes=num_classes,
             strategy=strategy,
+            pooling=pooling,
             **kwargs,
         )
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", layer_decay=None, **kwargs):
         """Defaults: Adam with seed 001's ExponentialDecay (0.96 every 100 steps)
         from the strategy's learning rate (2e-5 to fine-tune, 1e-3 head only,
-        1e-4 LoRA, 5e-4 scratch), gradient clipping at norm 1, sparse categorical
+        5e-4 LoRA and scratch), gradient clipping at norm 1, sparse categorical
         cross-entropy, accuracy / precision / recall.
 
         `layer_decay` (e.g. 0.95) gives the default optimizer discriminative
@@ -219,14 +225,6 @@ class TransformerClassifier(TransferModel):
             "dropout": self.dropout,
             "name": self.name,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("backbone", "preprocessor"):
-            if isinstance(config[key], dict):
-                config[key] = keras.layers.deserialize(config[key])
-        return cls(**config)
 
 
 def _check_length(preprocessor, backbone):
