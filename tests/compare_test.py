@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 
@@ -91,30 +92,34 @@ def cli(*args):
     )
 
 
-def test_cli_help_reads_well():
-    result = cli("--help")
-    assert result.returncode == 0 and "compare" in result.stdout
-    result = cli("compare", "--help")
-    assert result.returncode == 0 and "--smoke" in result.stdout and "--strategies" in result.stdout
+def run_main(capsys, *args):
+    """The CLI in-process (the same `main` the console script runs)."""
+    from keras_transfer.__main__ import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as e:  # argparse: --help, usage errors
+        code = e.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
-def test_cli_smoke(tmp_path, tiny_preset):
+def test_cli_help_reads_well(capsys):
+    code, out, _ = run_main(capsys, "--help")
+    assert code == 0 and "compare" in out and "serve" in out
+    code, out, _ = run_main(capsys, "compare", "--help")
+    assert code == 0 and "--smoke" in out and "--strategies" in out
+
+
+def test_cli_smoke(tmp_path, tiny_preset, capsys):
     out = tmp_path / "out"
-    result = cli(
-        "compare",
-        "--smoke",
-        "--preset",
-        tiny_preset,
-        "--strategies",
-        "embedding,frozen",
-        "--out",
-        str(out),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "[frozen] accuracy" in result.stdout and "| frozen |" in result.stdout
+    args = ["compare", "--smoke", "--preset", tiny_preset, "--strategies", "embedding,frozen"]
+    code, stdout, stderr = run_main(capsys, *args, "--out", str(out))
+    assert code == 0, stderr[-3000:]
+    assert "[frozen] accuracy" in stdout and "| frozen |" in stdout
     assert (out / "results.csv").exists()
-    again = cli("compare", "--smoke", "--strategies", "embedding", "--out", str(out))
-    assert again.returncode == 2 and "already holds results" in again.stderr
+    code, _, stderr = run_main(capsys, "compare", "--smoke", "--out", str(out))
+    assert code == 2 and "already holds results" in stderr
 
 
 @pytest.mark.parametrize(
@@ -126,11 +131,16 @@ def test_cli_smoke(tmp_path, tiny_preset):
         (["--label-column", "stars"], "label_column='stars'"),
     ],
 )
-def test_cli_bad_input(tmp_path, args, match):
-    result = cli("compare", "--smoke", "--out", str(tmp_path / "o"), *args)
-    assert result.returncode == 2
-    assert pytest.importorskip("re").search(match, result.stderr), result.stderr[-2000:]
+def test_cli_bad_input(tmp_path, capsys, args, match):
+    code, _, stderr = run_main(capsys, "compare", "--smoke", "--out", str(tmp_path / "o"), *args)
+    assert code == 2
+    assert re.search(match, stderr), stderr[-2000:]
     assert not (tmp_path / "o").exists()
+
+
+def test_console_script_entry_point():
+    result = cli("--help")
+    assert result.returncode == 0 and "compare" in result.stdout
 
 
 @pytest.mark.large

@@ -153,33 +153,15 @@ def test_non_json_body_gets_422(client):
     assert client.get("/health").status_code == 200
 
 
-def test_cli_predict(saved_models):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_transfer",
-            "predict",
-            "--model",
-            saved_models["embedding"],
-            "great film",
-            "awful film",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+def test_cli_predict(saved_models, capsys):
+    from keras_transfer.__main__ import main
+
+    assert main(["predict", "--model", saved_models["embedding"], "great film", "awful film"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [line["text"] for line in lines] == ["great film", "awful film"]
-    missing = subprocess.run(
-        [sys.executable, "-m", "keras_transfer", "predict", "--model", "nope.keras", "x"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert lines[0]["label"] in ("negative", "positive")
+    assert main(["predict", "--model", "nope.keras", "x"]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_real_uvicorn_process(saved_models):
