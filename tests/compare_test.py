@@ -113,7 +113,7 @@ def test_cli_help_reads_well(capsys):
 
 def test_cli_smoke(tmp_path, tiny_preset, capsys):
     out = tmp_path / "out"
-    args = ["compare", "--smoke", "--preset", tiny_preset, "--strategies", "embedding,frozen"]
+    args = ["compare", "--smoke", "--preset", tiny_preset, "--strategies", "frozen"]
     code, stdout, stderr = run_main(capsys, *args, "--out", str(out))
     assert code == 0, stderr[-3000:]
     assert "[frozen] accuracy" in stdout and "| frozen |" in stdout

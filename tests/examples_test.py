@@ -19,6 +19,7 @@ def run_example(name, *args):
     return result.stdout
 
 
+@pytest.mark.large
 def test_embedding_example_smoke(tmp_path):
     out = run_example("embedding_classifier.py", "--smoke")
     assert "positive=" in out
