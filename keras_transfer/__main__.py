@@ -5,7 +5,7 @@ import sys
 
 from keras_transfer.compare import STRATEGIES
 
-DEFAULTS = {"train_size": 560, "test_size": 320, "epochs": 3, "max_length": 64, "batch_size": 16}
+DEFAULTS = {"train_size": 448, "test_size": 256, "epochs": 3, "max_length": 64, "batch_size": 16}
 SMOKE = {"train_size": 48, "test_size": 32, "epochs": 1, "max_length": 16, "batch_size": 16}
 
 
@@ -21,7 +21,7 @@ def _parser():
         help="train transfer strategies side by side on the same data; write a table and plots",
         description="Train the transfer strategies side by side on the same split and seed, "
         "then write results.csv, results.md, reports/ and transfer_learning_comparison.png. "
-        "Defaults: the bundled real Amazon fine-food reviews (560 train / 320 test reviews) "
+        "Defaults: the bundled real Amazon fine-food reviews (448 train / 256 test reviews) "
         "and the bundled all-MiniLM-L6-v2, offline.",
     )
     compare.add_argument(
