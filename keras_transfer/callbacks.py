@@ -5,6 +5,7 @@ import numpy as np
 from keras.src.callbacks.tensorboard import keras_model_summary
 
 from keras_transfer import platform
+from keras_transfer.checks import check_int
 from keras_transfer.schedules import PlateauSchedule, attach_plateau_schedule
 
 
@@ -93,15 +94,8 @@ class GradualUnfreezing(keras.callbacks.Callback):
 
     def __init__(self, every=1, max_blocks=None):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"`every` must be a positive integer. Received: every={every!r}")
-        if max_blocks is not None and (
-            isinstance(max_blocks, bool) or not isinstance(max_blocks, int) or max_blocks < 1
-        ):
-            raise ValueError(
-                "`max_blocks` must be a positive integer or None. "
-                f"Received: max_blocks={max_blocks!r}"
-            )
+        check_int("every", every)
+        check_int("max_blocks", max_blocks, allow_none=True)
         self.every = every
         self.max_blocks = max_blocks
         self.history = []

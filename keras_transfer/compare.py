@@ -9,6 +9,7 @@ import numpy as np
 
 from keras_transfer import data as data_lib
 from keras_transfer import platform
+from keras_transfer.checks import check_int
 
 STRATEGIES = ("embedding", "frozen", "last_n", "lora", "full", "scratch")
 DESCRIPTIONS = {
@@ -33,11 +34,6 @@ def check_strategies(strategies):
             f"Received: strategies={strategies!r}"
         )
     return strategies
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
 
 
 def _build(strategy, label_names, max_length, preset, unfreeze_last, lora_rank):
@@ -121,7 +117,7 @@ def compare_strategies(
 
     strategies = check_strategies(strategies)
     for name, value in (("epochs", epochs), ("max_length", max_length), ("batch_size", batch_size)):
-        _positive_int(name, value)
+        check_int(name, value)
     if out is not None:
         out = os.fspath(out)
         if os.path.isfile(out):

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from keras_transfer.checks import check_int
+
 BUNDLED = {
     "fine_foods": ("fine_foods_train.csv.xz", "fine_foods_test.csv.xz"),
     "sentiment_en_vi": ("sentiment_en_vi.csv", None),
@@ -353,8 +355,7 @@ def augment_punctuation(frame, copies=1, seed=0):
     """
     import pandas as pd
 
-    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
-        raise ValueError(f"`copies` must be an integer >= 0. Received: copies={copies!r}")
+    check_int("copies", copies, minimum=0)
     rng = np.random.default_rng(seed)
     out = [frame]
     for k in range(copies):

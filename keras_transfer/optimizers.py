@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_transfer.checks import check_int
 from keras_transfer.schedules import WarmupLinearDecay
 
 
@@ -31,10 +32,7 @@ def adamw_with_warmup(
         raise ValueError(
             f"`warmup_ratio` must be in [0, 1). Received: warmup_ratio={warmup_ratio!r}"
         )
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(
-            f"`total_steps` must be a positive integer. Received: total_steps={total_steps!r}"
-        )
+    check_int("total_steps", total_steps, minimum=1)
     schedule = WarmupLinearDecay(learning_rate, int(total_steps * warmup_ratio), total_steps)
     return keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=clipnorm)
 

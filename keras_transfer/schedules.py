@@ -10,14 +10,14 @@ on every backend, inside compiled train steps included.
 import keras
 from keras import ops
 
+from keras_transfer.checks import check_int
+
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
-def _check_positive(name, value, integer=False):
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
-        what = "a positive integer" if integer else "a positive number"
-        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
@@ -163,11 +163,8 @@ class WarmupLinearDecay(LearningRateSchedule):
 
     def __init__(self, peak_learning_rate, warmup_steps, total_steps, end_learning_rate=0.0):
         _check_positive("peak_learning_rate", peak_learning_rate)
-        _check_positive("total_steps", total_steps, integer=True)
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
-            raise ValueError(
-                f"`warmup_steps` must be an integer >= 0. Received: warmup_steps={warmup_steps!r}"
-            )
+        check_int("total_steps", total_steps)
+        check_int("warmup_steps", warmup_steps, minimum=0)
         if warmup_steps >= total_steps:
             raise ValueError(
                 "`warmup_steps` must be smaller than `total_steps`. "

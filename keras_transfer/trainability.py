@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from keras_transfer.checks import check_int
+
 STRATEGIES = ("full", "frozen", "last_n", "lora", "scratch")
 
 
@@ -18,10 +20,7 @@ def check_strategy(strategy, unfreeze_last, lora_rank, num_blocks):
             f"`unfreeze_last` must be an integer from 0 to the number of transformer blocks "
             f"({num_blocks}). Received: unfreeze_last={unfreeze_last!r}"
         )
-    if isinstance(lora_rank, bool) or not isinstance(lora_rank, int) or lora_rank < 1:
-        raise ValueError(
-            f"`lora_rank` must be a positive integer. Received: lora_rank={lora_rank!r}"
-        )
+    check_int("lora_rank", lora_rank, minimum=1)
 
 
 def _pooler_layers(backbone):

@@ -5,6 +5,8 @@ import re
 
 import numpy as np
 
+from keras_transfer.checks import check_int
+
 _WORD = re.compile(r"^[^\W_]+$")
 
 
@@ -83,12 +85,7 @@ def load_word_vectors(vectors=None, max_words=20000):
     >>> words, matrix.shape
     (['good', 'bad'], (2, 2))
     """
-    if max_words is not None and (
-        isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 1
-    ):
-        raise ValueError(
-            f"`max_words` must be a positive integer or None. Received: max_words={max_words!r}"
-        )
+    check_int("max_words", max_words, allow_none=True)
     if vectors is None:
         words, matrix = _bundled_glove()
     elif isinstance(vectors, (str, os.PathLike)):

@@ -5,6 +5,7 @@ import keras_hub
 
 from keras_transfer import data
 from keras_transfer.callbacks import with_mandatory_callbacks
+from keras_transfer.checks import check_int
 from keras_transfer.schedules import attach_plateau_schedule
 
 
@@ -41,10 +42,7 @@ class TransferModel(keras_hub.models.Task):
 
     @staticmethod
     def check_num_classes(num_classes):
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(
-                f"`num_classes` must be an integer >= 2. Received: num_classes={num_classes!r}"
-            )
+        check_int("num_classes", num_classes, minimum=2)
 
     @staticmethod
     def check_label_names(label_names, num_classes):

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_transfer.checks import check_int
 from keras_transfer.layers.masked_global_pooling import POOLING_MODES, MaskedGlobalPooling
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
@@ -140,10 +141,7 @@ class EmbeddingClassifier(TransferModel):
                 first for GloVe.
             **kwargs: passed to the constructor (`pooling`, `hidden_units`, ...).
         """
-        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(
-                f"`max_length` must be a positive integer. Received: max_length={max_length!r}"
-            )
+        check_int("max_length", max_length, minimum=1)
         words, matrix = load_word_vectors(vectors, max_words=max_words)
         preprocessor = keras.layers.TextVectorization(
             vocabulary=words,

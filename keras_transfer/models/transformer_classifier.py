@@ -3,6 +3,7 @@
 import keras
 import keras_hub
 
+from keras_transfer.checks import check_int
 from keras_transfer.layers.masked_global_pooling import MaskedGlobalPooling
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
@@ -161,10 +162,7 @@ class TransformerClassifier(TransferModel):
             **kwargs: `unfreeze_last`, `lora_rank`, `label_names`, `hidden_units`,
                 `dropout`, `name`.
         """
-        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
-            raise ValueError(
-                f"`max_length` must be an integer >= 2. Received: max_length={max_length!r}"
-            )
+        check_int("max_length", max_length, minimum=2)
         backbone, preprocessor = load_backbone_and_preprocessor(
             preset, sequence_length=max_length, load_weights=strategy != "scratch"
         )

@@ -1,0 +1,12 @@
+"""Argument checks shared by the toolkit's public functions and classes."""
+
+
+def check_int(name, value, minimum=1, allow_none=False):
+    """Raise a ValueError naming `name` unless `value` is an int >= `minimum` (bools refused)."""
+    if allow_none and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        also = " or None" if allow_none else ""
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}{also}. Received: {name}={value!r}"
+        )
