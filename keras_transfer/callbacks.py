@@ -7,6 +7,7 @@ from keras.src.callbacks.tensorboard import keras_model_summary
 from keras_transfer import platform
 from keras_transfer.checks import check_int
 from keras_transfer.schedules import PlateauSchedule, attach_plateau_schedule
+from keras_transfer.trainability import rebuild_optimizer, set_trainable_blocks
 
 
 class TensorBoard(keras.callbacks.TensorBoard):
@@ -124,8 +125,6 @@ class GradualUnfreezing(keras.callbacks.Callback):
         current = self._trainable_blocks()
         if current >= self._limit:
             return
-        from keras_transfer.trainability import rebuild_optimizer, set_trainable_blocks
-
         set_trainable_blocks(self.model.backbone, current + 1)
         self.model.strategy = "last_n"
         self.model.unfreeze_last = current + 1

@@ -149,7 +149,6 @@ def compare_strategies(
     for strategy in strategies:
         keras.utils.set_random_seed(seed)
         model = _build(strategy, labels.names, max_length, preset, unfreeze_last, lora_rank)
-        run_root = experiment_dir
         start = time.perf_counter()
         history = model.fit(
             x_train,
@@ -158,7 +157,7 @@ def compare_strategies(
             epochs=epochs,
             batch_size=batch_size,
             experiment=strategy,
-            log_root=run_root,
+            log_root=experiment_dir,
             verbose=verbose,
         )
         train_seconds = time.perf_counter() - start
@@ -170,7 +169,7 @@ def compare_strategies(
             y_test, predicted, average="macro", zero_division=0
         )
         params = trainable_summary(model).iloc[-1]
-        run_dirs = sorted(d for d in os.listdir(run_root) if d.startswith(f"{strategy}_"))
+        run_dirs = sorted(d for d in os.listdir(experiment_dir) if d.startswith(f"{strategy}_"))
         row = {
             "strategy": strategy,
             "description": DESCRIPTIONS[strategy],
@@ -184,7 +183,7 @@ def compare_strategies(
             "total_params": int(params["total_params"]),
             "epochs_run": len(history.history["loss"]),
             "best_val_loss": float(np.min(history.history.get("val_loss", [np.nan]))),
-            "log_dir": os.path.join(run_root, run_dirs[-1]) if run_dirs else run_root,
+            "log_dir": os.path.join(experiment_dir, run_dirs[-1]) if run_dirs else experiment_dir,
             "report": classification_report(
                 y_test,
                 predicted,

@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_transfer.checks import check_int
+from keras_transfer.schedules import attach_plateau_schedule
 
 STRATEGIES = ("full", "frozen", "last_n", "lora", "scratch")
 
@@ -129,8 +130,6 @@ def rebuild_optimizer(model):
     training) keep their values. The train function is rebuilt, so the change
     takes effect on every backend.
     """
-    from keras_transfer.schedules import attach_plateau_schedule
-
     old = model.optimizer
     new = old.__class__.from_config(old.get_config())
     attach_plateau_schedule(new)
