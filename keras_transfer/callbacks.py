@@ -93,6 +93,9 @@ class GradualUnfreezing(keras.callbacks.Callback):
     2
     """
 
+    # Tells `TransferModel.fit` not to train on cached frozen features.
+    changes_trainability = True
+
     def __init__(self, every=1, max_blocks=None):
         super().__init__()
         check_int("every", every)

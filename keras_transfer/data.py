@@ -68,19 +68,36 @@ def split_last(arrays, fraction):
     return train, val
 
 
-def shuffled_dataset(x, y, sample_weight=None, batch_size=32):
-    """A `tf.data` pipeline of `(texts, labels[, weights])`, reshuffled each epoch.
+def shuffled_dataset(x, y, sample_weight=None, batch_size=32, seed=None):
+    """A `tf.data` pipeline of `(x, labels[, weights])`, reshuffled each epoch.
 
-    Keras seeds it through `keras.utils.set_random_seed`.
+    `x` is texts or an array of features. The shuffle seed is drawn from
+    numpy's global generator (seeded by `keras.utils.set_random_seed`) unless
+    given, so the same seed gives the same order for texts and for their
+    cached features.
     """
     import tensorflow as tf
 
-    columns = [np.asarray(list(x), dtype=object).astype(str), np.asarray(y)]
+    if is_text_array(x):
+        x = np.asarray(list(x), dtype=object).astype(str)
+    columns = [x, np.asarray(y)]
     if sample_weight is not None:
         columns.append(np.asarray(sample_weight, dtype="float32"))
     ds = tf.data.Dataset.from_tensor_slices(tuple(columns))
-    ds = ds.shuffle(len(columns[0]), reshuffle_each_iteration=True)
+    if seed is None:
+        seed = int(np.random.randint(0, 2**31 - 1))
+    ds = ds.shuffle(len(columns[0]), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size)
+
+
+def batched_dataset(x, y, sample_weight=None, batch_size=32):
+    """A `tf.data` pipeline of `(x, labels[, weights])` batches, in order."""
+    import tensorflow as tf
+
+    columns = [np.asarray(x), np.asarray(y)]
+    if sample_weight is not None:
+        columns.append(np.asarray(sample_weight, dtype="float32"))
+    return tf.data.Dataset.from_tensor_slices(tuple(columns)).batch(batch_size)
 
 
 # === Loading ===

@@ -7,7 +7,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
-    """Each test runs in its own folder, on the local platform, with fixed seeds."""
+    """Each test runs in its own folder, on the local platform, with fixed seeds
+    and an empty feature cache."""
     monkeypatch.chdir(tmp_path)
     for var in (
         "KERAS_TRANSFER_PLATFORM",
@@ -16,8 +17,12 @@ def _isolated(tmp_path, monkeypatch):
         "COLAB_GPU",
     ):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KERAS_TRANSFER_CACHE", str(tmp_path / "cache"))
     import keras
 
+    from keras_transfer.feature_cache import FeatureCache
+
+    FeatureCache.clear_memory()
     keras.utils.set_random_seed(1234)
     yield
 

@@ -2,10 +2,12 @@
 
 import keras
 import keras_hub
+import numpy as np
 
 from keras_transfer import data
 from keras_transfer.callbacks import with_mandatory_callbacks
 from keras_transfer.checks import check_int
+from keras_transfer.feature_cache import check_cache_mode
 from keras_transfer.schedules import attach_plateau_schedule
 
 
@@ -80,34 +82,37 @@ class TransferModel(keras_hub.models.Task):
         validation_split=None,
         experiment=None,
         log_root=None,
+        cache_features=True,
         **kwargs,
     ):
-        """`keras.Model.fit`, plus the mandatory callbacks.
+        """`keras.Model.fit`, plus the mandatory callbacks and frozen-feature caching.
 
         Args:
             experiment: name of the run's log folder prefix (default: the
                 model's name); the folder is `<log_root>/<experiment>_<time>`.
             log_root: folder under which run folders go (default: per platform,
                 `<cwd>/tensorflow_logs` locally).
+            cache_features: when nothing below the head trains (a frozen
+                embedding classifier, `strategy="frozen"`) and `x` is raw
+                texts, the frozen layers run once per text, in inference mode,
+                and the head trains on their pooled output (see
+                `keras_transfer.FeatureCache`): same head, same data order, same
+                callbacks, epochs in milliseconds. `True` (default) keeps the
+                features in memory and on disk, `"memory"` in memory only,
+                `False` runs the whole model at every step.
             Other arguments are `keras.Model.fit`'s.
         """
+        check_cache_mode(cache_features)
         data.check_texts(x, y, name="x")
         if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
             data.check_texts(validation_data[0], validation_data[1], name="validation_data[0]")
-        if kwargs.get("shuffle", True) and data.is_text_array(x) and y is not None:
-            # keras-hub turns arrays into an unshuffled tf.data pipeline, where
-            # Keras ignores `shuffle`; shuffle here so every epoch is reshuffled.
-            if validation_split and validation_data is None:
-                (x, y, sample_weight), validation_data = data.split_last(
-                    (x, y, kwargs.pop("sample_weight", None)), validation_split
-                )
-                kwargs["sample_weight"] = sample_weight
-                validation_split = None
-            x = data.shuffled_dataset(
-                x, y, kwargs.pop("sample_weight", None), kwargs.pop("batch_size", None) or 32
+        texts = data.is_text_array(x) and y is not None
+        if texts and validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = data.split_last(
+                (x, y, kwargs.pop("sample_weight", None)), validation_split
             )
-            y = None
-            kwargs["shuffle"] = False
+            kwargs["sample_weight"] = sample_weight
+            validation_split = None
         has_validation = validation_data is not None or bool(validation_split)
         callbacks = with_mandatory_callbacks(
             callbacks,
@@ -115,6 +120,24 @@ class TransferModel(keras_hub.models.Task):
             root=log_root,
             monitor="val_loss" if has_validation else "loss",
         )
+        if (
+            cache_features
+            and texts
+            and self.features_are_frozen()
+            and _text_pairs_or_none(validation_data)
+            and not any(getattr(cb, "changes_trainability", False) for cb in callbacks)
+        ):
+            return self._fit_on_features(
+                x, y, callbacks, validation_data, disk=cache_features is True, **kwargs
+            )
+        if kwargs.get("shuffle", True) and texts:
+            # keras-hub turns arrays into an unshuffled tf.data pipeline, where
+            # Keras ignores `shuffle`; shuffle here so every epoch is reshuffled.
+            x = data.shuffled_dataset(
+                x, y, kwargs.pop("sample_weight", None), kwargs.pop("batch_size", None) or 32
+            )
+            y = None
+            kwargs["shuffle"] = False
         return super().fit(
             x,
             y,
@@ -124,6 +147,71 @@ class TransferModel(keras_hub.models.Task):
             **kwargs,
         )
 
+    # === Frozen-feature caching ===
+
+    def _head_layer(self):
+        """The first layer of the head: what it receives are the features."""
+        raise NotImplementedError
+
+    def feature_model(self):
+        """A functional view from the model's inputs to the head's input (shared layers)."""
+        return keras.Model(self.input, self._head_layer().input, name=f"{self.name}_features")
+
+    def head_model(self):
+        """A functional view from the head's input to the output (shared layers)."""
+        return keras.Model(self._head_layer().input, self.output, name=f"{self.name}_head")
+
+    def features_are_frozen(self):
+        """True when no weight below the head can train."""
+        return not self.feature_model().trainable_weights
+
+    def _fit_on_features(self, x, y, callbacks, validation_data, disk, **kwargs):
+        from keras_transfer.feature_cache import FeatureCache
+
+        # Draw the shuffle seed first, as the plain path does: computing
+        # features may consume random numbers on some backends.
+        seed = int(np.random.randint(0, 2**31 - 1))
+        cache = FeatureCache(self, disk=disk)
+        batch_size = kwargs.pop("batch_size", None) or 32
+        sample_weight = kwargs.pop("sample_weight", None)
+        features = cache.features(x)
+        # tf.data on every backend, as keras-hub feeds the plain path (Keras'
+        # array adapter would draw from torch's RNG and change dropout there).
+        if kwargs.get("shuffle", True):
+            train = data.shuffled_dataset(features, y, sample_weight, batch_size, seed=seed)
+            kwargs["shuffle"] = False
+        else:
+            train = data.batched_dataset(features, y, sample_weight, batch_size)
+        if validation_data is not None:
+            validation_data = data.batched_dataset(
+                cache.features(validation_data[0]),
+                *validation_data[1:],
+                batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
+            )
+        steps = kwargs.get("steps_per_epoch") or -(-len(features) // batch_size)
+        head = self.head_model()
+        config = dict(self._compile_config.config)
+        config["optimizer"] = self.optimizer
+        for key in ("metrics", "weighted_metrics"):
+            config[key] = _clone_metrics(config.get(key))
+        head.compile(**config)
+        verbose = kwargs.get("verbose", "auto")
+        # The callbacks see this model (its weights, optimizer, graph and
+        # `stop_training`), while the head's train step does the work.
+        callback_list = keras.callbacks.CallbackList(
+            [*callbacks, _StopTrainingRelay(head)],
+            add_history=True,
+            add_progbar=verbose != 0,
+            verbose=verbose,
+            epochs=kwargs.get("epochs", 1),
+            steps=steps,
+            model=self,
+        )
+        self.stop_training = False
+        head.history = None  # Keras returns it; the History callback fills `self.history`
+        head.fit(train, callbacks=callback_list, validation_data=validation_data, **kwargs)
+        return self.history
+
     def predict(self, x=None, *args, **kwargs):
         data.check_texts(x, name="x")
         return super().predict(x, *args, **kwargs)
@@ -131,3 +219,41 @@ class TransferModel(keras_hub.models.Task):
     def evaluate(self, x=None, y=None, *args, **kwargs):
         data.check_texts(x, y, name="x")
         return super().evaluate(x, y, *args, **kwargs)
+
+
+def _text_pairs_or_none(validation_data):
+    if validation_data is None:
+        return True
+    return isinstance(validation_data, (tuple, list)) and data.is_text_array(validation_data[0])
+
+
+def _clone_metrics(metrics):
+    """Fresh copies of compiled metric objects (strings pass through)."""
+    if metrics is None or isinstance(metrics, str):
+        return metrics
+    if isinstance(metrics, keras.metrics.Metric):
+        return metrics.__class__.from_config(metrics.get_config())
+    if isinstance(metrics, dict):
+        return {k: _clone_metrics(v) for k, v in metrics.items()}
+    return [_clone_metrics(m) for m in metrics]
+
+
+class _StopTrainingRelay(keras.callbacks.Callback):
+    """Passes the loop controls that callbacks set on the model they see
+    (`stop_training`: EarlyStopping, TerminateOnNaN; the resume epoch:
+    BackupAndRestore) to the head model whose loop runs. It comes last, after
+    the callbacks that set them."""
+
+    def __init__(self, head):
+        super().__init__()
+        self._head = head
+
+    def on_train_begin(self, logs=None):
+        self._head._initial_epoch = getattr(self.model, "_initial_epoch", None)
+        self.model._initial_epoch = None
+
+    def _relay(self, *args, **kwargs):
+        if self.model.stop_training:
+            self._head.stop_training = True
+
+    on_epoch_end = on_train_batch_end = _relay

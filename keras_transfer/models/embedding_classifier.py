@@ -171,6 +171,9 @@ class EmbeddingClassifier(TransferModel):
             metrics = classification_metrics(self.num_classes)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
+    def _head_layer(self):
+        return (self.hidden_layers or [self.output_dense])[0]
+
     def get_config(self):
         return {
             "preprocessor": keras.layers.serialize(self.preprocessor),

@@ -209,6 +209,9 @@ class TransformerClassifier(TransferModel):
             metrics = classification_metrics(self.num_classes)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
+    def _head_layer(self):
+        return self.hidden
+
     def get_config(self):
         return {
             "backbone": keras.layers.serialize(self.backbone),

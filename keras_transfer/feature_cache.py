@@ -1,0 +1,213 @@
+"""Frozen-feature caching: run a frozen encoder once, train the head on its output.
+
+When nothing below a model's head can train (the frozen embedding classifier,
+`TransformerClassifier(strategy="frozen")`), every epoch of a plain `fit`
+recomputes the same pooled vectors. `FeatureCache` computes them once per set
+of texts, in inference mode, and keeps them in memory and on disk, keyed by
+everything they depend on: the model class and architecture, the frozen
+weights, the preprocessor (with its vocabulary and `max_length`) and the texts.
+A changed weight, vocabulary, length or text gives a new key, never a stale hit.
+
+The disk cache lives in `$KERAS_TRANSFER_CACHE/features` (default
+`~/.cache/keras_transfer/features`), one `.npy` file per key; delete the folder
+to clear it. `TransferModel.fit` uses this class; users turn it off with
+`fit(..., cache_features=False)`.
+"""
+
+import collections
+import hashlib
+import json
+import os
+import tempfile
+
+import keras
+import numpy as np
+
+# In-memory cache shared by all models of the process, newest last.
+_MEMORY = collections.OrderedDict()
+_MEMORY_LIMIT_BYTES = 1 << 30
+CACHE_MODES = (True, False, "memory")
+
+
+def default_cache_dir():
+    """`$KERAS_TRANSFER_CACHE/features`, or `~/.cache/keras_transfer/features`."""
+    root = os.environ.get("KERAS_TRANSFER_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "keras_transfer"
+    )
+    return os.path.join(root, "features")
+
+
+def check_cache_mode(cache_features):
+    if not any(cache_features is mode or cache_features == mode for mode in CACHE_MODES):
+        raise ValueError(
+            "`cache_features` must be True (memory and disk), 'memory' or False. "
+            f"Received: cache_features={cache_features!r}"
+        )
+
+
+def _strip_names(config):
+    """A layer config without the fields that do not change its output."""
+    if isinstance(config, dict):
+        return {
+            k: _strip_names(v)
+            for k, v in config.items()
+            if k not in ("name", "trainable", "build_config", "compile_config")
+        }
+    if isinstance(config, (list, tuple)):
+        return [_strip_names(v) for v in config]
+    return config
+
+
+def _vocabulary(preprocessor):
+    tokenizer = getattr(preprocessor, "tokenizer", preprocessor)
+    if hasattr(tokenizer, "get_vocabulary"):
+        return [str(word) for word in tokenizer.get_vocabulary()]
+    return None
+
+
+def _trim_padding(batch, multiple=16):
+    """Cut a keras-hub batch (with a `padding_mask`) to its longest row."""
+    if not isinstance(batch, dict) or "padding_mask" not in batch:
+        return batch
+    full = batch["padding_mask"].shape[1]
+    longest = int(batch["padding_mask"].sum(axis=1).max())
+    length = min(full, max(multiple, -(-longest // multiple) * multiple))
+    return {
+        k: v[:, :length] if v.ndim == 2 and v.shape[1] == full else v for k, v in batch.items()
+    }
+
+
+class FeatureCache:
+    """Pooled features of a model's frozen part, computed once per set of texts.
+
+    Args:
+        model: a `keras_transfer.TransferModel` whose layers below the head
+            have no trainable weights.
+        disk: also keep the features on disk (default True).
+        cache_dir: folder of the disk cache (default `default_cache_dir()`).
+        batch_size: texts per forward pass when computing features.
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> model = kt.EmbeddingClassifier.from_word_vectors(num_classes=2, max_length=16)
+    >>> cache = kt.FeatureCache(model, disk=False)
+    >>> cache.features(["a great film", "an awful film"]).shape
+    (2, 50)
+    """
+
+    def __init__(self, model, disk=True, cache_dir=None, batch_size=64):
+        if not model.features_are_frozen():
+            raise ValueError(
+                "FeatureCache needs a model whose layers below the head do not train "
+                "(e.g. strategy='frozen'). Received: a model with "
+                f"{len(model.feature_model().trainable_weights)} trainable weights below its head"
+            )
+        self.model = model
+        self.disk = bool(disk)
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.batch_size = batch_size
+        self._extractor = model.feature_model()
+        self._model_digest = None
+
+    def model_digest(self):
+        """Hash of the model class, architecture, frozen weights and preprocessor."""
+        if self._model_digest is None:
+            h = hashlib.sha256(type(self.model).__name__.encode())
+            layers = [_strip_names(layer.get_config()) for layer in self._extractor.layers]
+            preprocessor = self.model.preprocessor
+            parts = {
+                "layers": layers,
+                "preprocessor": _strip_names(preprocessor.get_config()),
+                "vocabulary": _vocabulary(preprocessor),
+            }
+            h.update(json.dumps(parts, sort_keys=True, default=str).encode())
+            for weight in self._extractor.weights:
+                value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+                h.update(f"{value.dtype}{value.shape}".encode())
+                h.update(value.tobytes())
+            self._model_digest = h.hexdigest()
+        return self._model_digest
+
+    def key(self, texts):
+        """The cache key of these texts under this model."""
+        h = hashlib.sha256(self.model_digest().encode())
+        for text in texts:
+            encoded = str(text).encode("utf-8")
+            h.update(len(encoded).to_bytes(8, "little"))
+            h.update(encoded)
+        return h.hexdigest()[:40]
+
+    def path(self, key):
+        return os.path.join(self.cache_dir, f"{key}.npy")
+
+    def features(self, texts):
+        """The features of `texts` (a list or array of strings), as float32 numpy."""
+        texts = [str(t) for t in texts]
+        key = self.key(texts)
+        if key in _MEMORY:
+            _MEMORY.move_to_end(key)
+            features = _MEMORY[key]
+            if self.disk and not os.path.exists(self.path(key)):
+                self._save(key, features)
+            return features
+        features = self._load(key, len(texts)) if self.disk else None
+        if features is None:
+            features = self.compute(texts)
+            if self.disk:
+                self._save(key, features)
+        self._remember(key, features)
+        return features
+
+    def compute(self, texts):
+        """Run the preprocessor and the frozen layers on `texts` (no cache).
+
+        Texts go through in order of length, and each batch of token ids is
+        cut to its longest text (rounded up to a multiple of 16, so that few
+        shapes compile): padding masked out of attention costs nothing.
+        """
+        import tensorflow as tf
+
+        texts = [str(t) for t in texts]
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        ds = tf.data.Dataset.from_tensor_slices(np.asarray([texts[i] for i in order], dtype=str))
+        ds = ds.batch(self.batch_size).map(
+            self.model.preprocess_samples, num_parallel_calls=tf.data.AUTOTUNE
+        )
+        # `predict_on_batch` per batch rather than `predict`: on torch, each
+        # `predict` call would draw from the global RNG (its DataLoader), and
+        # the head's dropout would then differ from an uncached run.
+        batches = [
+            keras.ops.convert_to_numpy(self._extractor.predict_on_batch(_trim_padding(batch)))
+            for batch in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
+        ]
+        features = np.empty((len(texts), batches[0].shape[-1]), dtype="float32")
+        features[order] = np.concatenate(batches)
+        return features
+
+    def _load(self, key, count):
+        path = self.path(key)
+        if not os.path.exists(path):
+            return None
+        try:
+            features = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None  # a partial or foreign file: recompute and overwrite
+        return features if len(features) == count else None
+
+    def _save(self, key, features):
+        os.makedirs(self.cache_dir, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, features, allow_pickle=False)
+        os.replace(tmp, self.path(key))
+
+    @staticmethod
+    def _remember(key, features):
+        _MEMORY[key] = features
+        while len(_MEMORY) > 1 and sum(f.nbytes for f in _MEMORY.values()) > _MEMORY_LIMIT_BYTES:
+            _MEMORY.popitem(last=False)
+
+    @staticmethod
+    def clear_memory():
+        """Forget the in-memory features of every model (the disk cache stays)."""
+        _MEMORY.clear()
