@@ -72,9 +72,7 @@ def _trim_padding(batch, multiple=16):
     full = batch["padding_mask"].shape[1]
     longest = int(batch["padding_mask"].sum(axis=1).max())
     length = min(full, max(multiple, -(-longest // multiple) * multiple))
-    return {
-        k: v[:, :length] if v.ndim == 2 and v.shape[1] == full else v for k, v in batch.items()
-    }
+    return {k: v[:, :length] if v.ndim == 2 and v.shape[1] == full else v for k, v in batch.items()}
 
 
 class FeatureCache:

@@ -157,3 +157,37 @@ def test_every_fit_gets_its_own_run(tmp_path, tiny_classifier):
     for _ in range(2):
         tiny_classifier.fit(texts, labels, epochs=1, verbose=0, log_root=tmp_path / "logs")
     assert len(run_dirs(tmp_path / "logs")) == 2
+
+
+def test_weight_histograms_hold_the_weights_and_frozen_ones_are_logged_once(
+    tmp_path, tiny_classifier
+):
+    texts, labels = sentiment_texts(16)
+    layer = tiny_classifier.get_layer("classification_dense1")
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(keras.ops.convert_to_numpy(layer.kernel))
+    )
+    tiny_classifier.fit(
+        texts, labels, epochs=3, batch_size=8, verbose=0, experiment="hist", callbacks=[record]
+    )
+    (run,) = run_dirs(tmp_path / "tensorflow_logs")
+    train = read_events(run, "train")
+    frozen = train["frozen_embeddings/embeddings/histogram"]
+    assert [e.step for e in frozen] == [0]
+    kernel = train["classification_dense1/kernel/histogram"]
+    assert [e.step for e in kernel] == [0, 1, 2]
+    buckets = tf_make_ndarray(kernel[-1].tensor_proto)
+    values = seen[-1]
+    assert buckets.shape == (30, 3)
+    assert buckets[:, 2].sum() == values.size
+    assert buckets[0, 0] == pytest.approx(values.min()) and buckets[-1, 1] == pytest.approx(
+        values.max()
+    )
+    assert "frozen_embeddings/embeddings/image" in train
+
+
+def tf_make_ndarray(proto):
+    import tensorflow as tf
+
+    return tf.make_ndarray(proto)
