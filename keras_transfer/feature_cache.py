@@ -75,6 +75,32 @@ def _trim_padding(batch, multiple=16):
     return {k: v[:, :length] if v.ndim == 2 and v.shape[1] == full else v for k, v in batch.items()}
 
 
+def predict_by_length(predict_on_batch, preprocess, texts, batch_size):
+    """`predict_on_batch` over `texts` in order of length, each batch of token
+    ids cut to its longest text (rounded up to a multiple of 16, so that few
+    shapes compile); outputs come back in the input order.
+
+    Padding is masked out of attention, so the outputs equal those of full
+    padding (to float rounding) for a fraction of the work. Batches go through
+    `predict_on_batch`, not `predict`: on torch, each `predict` call would draw
+    from the global RNG (its DataLoader) and change later dropout masks.
+    """
+    import tensorflow as tf
+
+    texts = [str(t) for t in texts]
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    ds = tf.data.Dataset.from_tensor_slices(np.asarray([texts[i] for i in order], dtype=str))
+    ds = ds.batch(batch_size).map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    outputs = []
+    for batch in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
+        # Backend tensors, as `predict` feeds them (torch.compile rejects numpy).
+        batch = keras.tree.map_structure(keras.ops.convert_to_tensor, _trim_padding(batch))
+        outputs.append(keras.ops.convert_to_numpy(predict_on_batch(batch)))
+    result = np.empty((len(texts), *outputs[0].shape[1:]), dtype="float32")
+    result[order] = np.concatenate(outputs)
+    return result
+
+
 class FeatureCache:
     """Pooled features of a model's frozen part, computed once per set of texts.
 
@@ -157,30 +183,14 @@ class FeatureCache:
         return features
 
     def compute(self, texts):
-        """Run the preprocessor and the frozen layers on `texts` (no cache).
-
-        Texts go through in order of length, and each batch of token ids is
-        cut to its longest text (rounded up to a multiple of 16, so that few
-        shapes compile): padding masked out of attention costs nothing.
-        """
-        import tensorflow as tf
-
-        texts = [str(t) for t in texts]
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        ds = tf.data.Dataset.from_tensor_slices(np.asarray([texts[i] for i in order], dtype=str))
-        ds = ds.batch(self.batch_size).map(
-            self.model.preprocess_samples, num_parallel_calls=tf.data.AUTOTUNE
+        """Run the preprocessor and the frozen layers on `texts` (no cache),
+        through `predict_by_length`."""
+        return predict_by_length(
+            self._extractor.predict_on_batch,
+            self.model.preprocess_samples,
+            texts,
+            self.batch_size,
         )
-        # `predict_on_batch` per batch rather than `predict`: on torch, each
-        # `predict` call would draw from the global RNG (its DataLoader), and
-        # the head's dropout would then differ from an uncached run.
-        batches = [
-            keras.ops.convert_to_numpy(self._extractor.predict_on_batch(_trim_padding(batch)))
-            for batch in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
-        ]
-        features = np.empty((len(texts), batches[0].shape[-1]), dtype="float32")
-        features[order] = np.concatenate(batches)
-        return features
 
     def _load(self, key, count):
         path = self.path(key)

@@ -64,18 +64,22 @@ def test_saved_models_reload_under_every_backend(saved_models):
     pairs = [
         arg for path in saved_models.values() for arg in (path, path.replace(".keras", ".npz"))
     ]
-    for backend in BACKENDS:
-        if backend == keras.config.backend():
-            continue
-        result = subprocess.run(
+    # The other two backends load side by side, each in its own process.
+    others = [b for b in BACKENDS if b != keras.config.backend()]
+    procs = {
+        backend: subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests", "cross_backend_load.py"), *pairs],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=300,
             env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
-        assert result.returncode == 0, result.stderr[-3000:]
-        for line in result.stdout.strip().splitlines()[-len(saved_models) :]:
+        for backend in others
+    }
+    for backend, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr[-3000:]
+        for line in stdout.strip().splitlines()[-len(saved_models) :]:
             report = json.loads(line)
             assert report["backend"] == backend
             assert report["max_abs_diff"] <= 1e-4, report
