@@ -23,8 +23,8 @@ reviews. Each side runs alone in its own process, one after the other:
 Training examples/s is measured from the end of step `--warmup` to the end of
 the last step (compilation and the first steps excluded, the same for every
 side), inference examples/s over the whole held-out set after one warm-up
-batch (tokenization included on every side; ours sorts texts by length and cuts
-each batch to its longest text, HF pads each batch to its longest text).
+batch (tokenization included on every side; the Keras sides pad to 64, HF pads
+each batch to its longest text, which at max length 64 is nearly always 64).
 "Encoder-only" times the model on pre-tokenized full 64-token batches, and
 "tokenize" the tokenizer alone: the two halves of inference. Peak RSS is the process's
 `ru_maxrss`. The heads differ (ours: mean pooling, Dense 128, softmax;

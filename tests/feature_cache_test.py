@@ -193,3 +193,14 @@ def test_trainable_encoder_is_not_cached(tiny_preset):
 def test_bad_cache_argument():
     with pytest.raises(ValueError, match="cache_features"):
         embedding_classifier().fit(["good"], [1], cache_features="disk")
+
+
+def test_features_by_length_equal_full_padding(vocab):
+    """Sorted by length and cut to each batch's longest text: same features."""
+    model = frozen_transformer(vocab, max_length=64)
+    rng = np.random.default_rng(0)
+    words = vocab[5:]
+    texts = [" ".join(rng.choice(words, size=n)) for n in rng.integers(1, 60, size=24)]
+    features = FeatureCache(model, disk=False, batch_size=8).features(texts)
+    expected = model.feature_model().predict(model.preprocessor(texts), verbose=0)
+    np.testing.assert_allclose(features, expected, atol=1e-5)

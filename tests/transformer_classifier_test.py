@@ -2,7 +2,6 @@ import os
 import shutil
 
 import keras
-import keras_hub
 import numpy as np
 import pytest
 
@@ -158,16 +157,3 @@ def test_bundled_model_fine_tunes_a_few_steps():
     history = model.fit(texts, labels, epochs=2, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert any(not np.array_equal(v, snapshot(model)[p]) for p, v in before.items())
-
-
-def test_predict_by_length_equals_full_padding(tiny_preset):
-    model = kt.TransformerClassifier.from_preset(tiny_preset, strategy="full", max_length=64)
-    words = "good bad film service food the was really very".split()
-    rng = np.random.default_rng(0)
-    texts = [" ".join(rng.choice(words, size=n)) for n in rng.integers(1, 60, size=40)]
-    got = model.predict(texts, batch_size=8)
-    expected = keras_hub.models.Task.predict(model, texts, batch_size=8, verbose=0)
-    np.testing.assert_allclose(got, expected, atol=1e-5)
-    assert got.shape == (40, 2)
-    single = np.concatenate([model.predict([t]) for t in texts[:5]])
-    np.testing.assert_allclose(got[:5], single, atol=1e-5)

@@ -212,29 +212,9 @@ class TransferModel(keras_hub.models.Task):
         head.fit(train, callbacks=callback_list, validation_data=validation_data, **kwargs)
         return self.history
 
-    def predict(self, x=None, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """`keras.Model.predict`; raw texts into a model with variable-length
-        token inputs (`TransformerClassifier`) go by length, each batch cut to
-        its longest text (same outputs, less padding: see
-        `keras_transfer.feature_cache.predict_by_length`)."""
+    def predict(self, x=None, *args, **kwargs):
         data.check_texts(x, name="x")
-        inputs = self.input
-        if (
-            data.is_text_array(x)
-            and steps is None
-            and callbacks is None
-            and isinstance(inputs, dict)
-            and "padding_mask" in inputs
-        ):
-            from keras_transfer.feature_cache import predict_by_length
-
-            def predict_on_batch(batch):
-                return keras.Model.predict_on_batch(self, batch)
-
-            return predict_by_length(predict_on_batch, self.preprocess_samples, x, batch_size or 32)
-        return super().predict(
-            x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
-        )
+        return super().predict(x, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         data.check_texts(x, y, name="x")
