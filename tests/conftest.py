@@ -33,20 +33,13 @@ def tiny_preset(tmp_path_factory):
     import keras
     import keras_hub
 
-    from tests.helpers import NEGATIVE, NEUTRAL, POSITIVE
+    from tests.helpers import NEGATIVE, NEUTRAL, POSITIVE, tiny_backbone
 
     keras.utils.set_random_seed(7)
     words = sorted(set(POSITIVE + NEGATIVE + NEUTRAL))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
     vocab += [f"tok{i}" for i in range(300 - len(vocab))]
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(vocab),
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=32,
-        intermediate_dim=64,
-        max_sequence_length=64,
-    )
+    backbone = tiny_backbone(len(vocab))
     path = str(tmp_path_factory.mktemp("tiny_bert"))
     backbone.save_to_preset(path)
     keras_hub.models.BertTokenizer(vocabulary=vocab).save_to_preset(path)

@@ -7,7 +7,7 @@ import pytest
 
 import keras_transfer as kt
 from keras_transfer.feature_cache import FeatureCache
-from tests.helpers import read_events, run_dirs, sentiment_texts, tiny_vectors
+from tests.helpers import read_events, run_dirs, sentiment_texts, tiny_backbone, tiny_vectors
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +21,7 @@ def vocab():
 def frozen_transformer(vocab, max_length=16, seed=3):
     """A dropout-free tiny BERT, so that the plain path is deterministic too."""
     keras.utils.set_random_seed(seed)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(vocab),
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=32,
-        intermediate_dim=64,
-        max_sequence_length=64,
-        dropout=0.0,
-    )
+    backbone = tiny_backbone(len(vocab), dropout=0.0)
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
         keras_hub.models.BertTokenizer(vocabulary=vocab), sequence_length=max_length
     )

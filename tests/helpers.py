@@ -24,6 +24,17 @@ def tiny_vectors(dim=8, seed=0):
     return vectors
 
 
+def tiny_backbone(vocabulary_size, **kwargs):
+    """A randomly initialised 2-block, hidden-32 BERT backbone."""
+    import keras_hub
+
+    config = dict(num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64)
+    config.update(kwargs)
+    return keras_hub.models.BertBackbone(
+        vocabulary_size=vocabulary_size, max_sequence_length=64, **config
+    )
+
+
 def sentiment_texts(n=64, seed=0):
     rng = np.random.default_rng(seed)
     texts, labels = [], []
