@@ -68,36 +68,30 @@ def split_last(arrays, fraction):
     return train, val
 
 
-def shuffled_dataset(x, y, sample_weight=None, batch_size=32, seed=None):
-    """A `tf.data` pipeline of `(x, labels[, weights])`, reshuffled each epoch.
+def shuffle_seed():
+    """A shuffle seed from numpy's global generator (seeded by
+    `keras.utils.set_random_seed`)."""
+    return int(np.random.randint(0, 2**31 - 1))
 
-    `x` is texts or an array of features. The shuffle seed is drawn from
-    numpy's global generator (seeded by `keras.utils.set_random_seed`) unless
-    given, so the same seed gives the same order for texts and for their
-    cached features.
+
+def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None):
+    """A `tf.data` pipeline of `(x, labels[, weights])` batches.
+
+    `x` is texts or an array of features. With a `seed` the rows are
+    reshuffled each epoch, the same order for texts and for their cached
+    features; without, they stay in order.
     """
     import tensorflow as tf
 
     if is_text_array(x):
         x = np.asarray(list(x), dtype=object).astype(str)
-    columns = [x, np.asarray(y)]
-    if sample_weight is not None:
-        columns.append(np.asarray(sample_weight, dtype="float32"))
-    ds = tf.data.Dataset.from_tensor_slices(tuple(columns))
-    if seed is None:
-        seed = int(np.random.randint(0, 2**31 - 1))
-    ds = ds.shuffle(len(columns[0]), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size)
-
-
-def batched_dataset(x, y, sample_weight=None, batch_size=32):
-    """A `tf.data` pipeline of `(x, labels[, weights])` batches, in order."""
-    import tensorflow as tf
-
     columns = [np.asarray(x), np.asarray(y)]
     if sample_weight is not None:
         columns.append(np.asarray(sample_weight, dtype="float32"))
-    return tf.data.Dataset.from_tensor_slices(tuple(columns)).batch(batch_size)
+    ds = tf.data.Dataset.from_tensor_slices(tuple(columns))
+    if seed is not None:
+        ds = ds.shuffle(len(columns[0]), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size)
 
 
 # === Loading ===

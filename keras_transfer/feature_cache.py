@@ -120,17 +120,17 @@ class FeatureCache:
     """
 
     def __init__(self, model, disk=True, cache_dir=None, batch_size=64):
-        if not model.features_are_frozen():
+        self._extractor = model.feature_model()
+        if self._extractor.trainable_weights:
             raise ValueError(
                 "FeatureCache needs a model whose layers below the head do not train "
                 "(e.g. strategy='frozen'). Received: a model with "
-                f"{len(model.feature_model().trainable_weights)} trainable weights below its head"
+                f"{len(self._extractor.trainable_weights)} trainable weights below its head"
             )
         self.model = model
         self.disk = bool(disk)
         self.cache_dir = cache_dir or default_cache_dir()
         self.batch_size = batch_size
-        self._extractor = model.feature_model()
         self._model_digest = None
 
     def model_digest(self):

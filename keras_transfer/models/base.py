@@ -2,7 +2,6 @@
 
 import keras
 import keras_hub
-import numpy as np
 
 from keras_transfer import data
 from keras_transfer.callbacks import with_mandatory_callbacks
@@ -133,8 +132,12 @@ class TransferModel(keras_hub.models.Task):
         if kwargs.get("shuffle", True) and texts:
             # keras-hub turns arrays into an unshuffled tf.data pipeline, where
             # Keras ignores `shuffle`; shuffle here so every epoch is reshuffled.
-            x = data.shuffled_dataset(
-                x, y, kwargs.pop("sample_weight", None), kwargs.pop("batch_size", None) or 32
+            x = data.batched_dataset(
+                x,
+                y,
+                kwargs.pop("sample_weight", None),
+                kwargs.pop("batch_size", None) or 32,
+                seed=data.shuffle_seed(),
             )
             y = None
             kwargs["shuffle"] = False
@@ -170,18 +173,21 @@ class TransferModel(keras_hub.models.Task):
 
         # Draw the shuffle seed first, as the plain path does: computing
         # features may consume random numbers on some backends.
-        seed = int(np.random.randint(0, 2**31 - 1))
+        seed = data.shuffle_seed()
         cache = FeatureCache(self, disk=disk)
         batch_size = kwargs.pop("batch_size", None) or 32
         sample_weight = kwargs.pop("sample_weight", None)
         features = cache.features(x)
         # tf.data on every backend, as keras-hub feeds the plain path (Keras'
         # array adapter would draw from torch's RNG and change dropout there).
-        if kwargs.get("shuffle", True):
-            train = data.shuffled_dataset(features, y, sample_weight, batch_size, seed=seed)
-            kwargs["shuffle"] = False
-        else:
-            train = data.batched_dataset(features, y, sample_weight, batch_size)
+        train = data.batched_dataset(
+            features,
+            y,
+            sample_weight,
+            batch_size,
+            seed=seed if kwargs.get("shuffle", True) else None,
+        )
+        kwargs["shuffle"] = False  # the dataset reshuffles itself
         if validation_data is not None:
             validation_data = data.batched_dataset(
                 cache.features(validation_data[0]),
