@@ -2,132 +2,102 @@
 
 import os
 import shutil
-import tempfile
 import time
 
 import numpy as np
 
 from keras_transfer import data as data_lib
-from keras_transfer import platform
+from keras_transfer import platform, reports
 from keras_transfer.checks import check_int
+from keras_transfer.strategies import DEFAULT_RUN, STRATEGIES, check_strategies
 
-STRATEGIES = ("embedding", "frozen", "last_n", "lora", "full", "scratch")
-DESCRIPTIONS = {
-    "embedding": "frozen GloVe 50-d + pooled head",
-    "frozen": "frozen transformer, head only",
-    "last_n": "top N blocks + head",
-    "lora": "LoRA adapters + head",
-    "full": "full fine-tuning",
-    "scratch": "same architecture, random init",
-}
 RESULT_FILES = ("results.csv", "results.md", "transfer_learning_comparison.png")
-
-
-def check_strategies(strategies):
-    if isinstance(strategies, str):
-        strategies = [s.strip() for s in strategies.split(",") if s.strip()]
-    strategies = list(strategies)
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if not strategies or unknown:
-        raise ValueError(
-            f"`strategies` must be a non-empty list of {STRATEGIES}. "
-            f"Received: strategies={strategies!r}"
-        )
-    return strategies
-
-
-def _build(strategy, label_names, max_length, preset, unfreeze_last, lora_rank):
-    import keras_transfer as kt
-
-    num_classes = len(label_names)
-    if strategy == "embedding":
-        return kt.EmbeddingClassifier.from_word_vectors(
-            num_classes=num_classes, max_length=max_length, label_names=label_names
-        )
-    extra = {"unfreeze_last": unfreeze_last} if strategy == "last_n" else {}
-    return kt.TransformerClassifier.from_preset(
-        preset,
-        num_classes=num_classes,
-        strategy=strategy,
-        max_length=max_length,
-        lora_rank=lora_rank,
-        label_names=label_names,
-        **extra,
-    )
+RESULT_FOLDERS = ("reports", "models")
 
 
 def compare_strategies(
     train,
     test=None,
-    strategies=STRATEGIES,
-    epochs=3,
+    strategies=DEFAULT_RUN,
+    epochs=None,
     max_length=64,
     batch_size=16,
     out="comparison",
     preset=None,
-    unfreeze_last=2,
-    lora_rank=4,
-    validation_size=0.1,
+    unfreeze_last=None,
+    lora_rank=None,
+    validation_size=0.2,
     augment=0,
     seed=0,
+    seeds=1,
+    class_weight="balanced",
+    save_models=False,
     overwrite=False,
     log_root=None,
     verbose=1,
 ):
-    """Train each strategy on the same split and seed; return one row per strategy.
+    """Train each strategy on the same split with its own recipe; return one row per strategy.
+
+    Every strategy trains with the recipe registered in
+    `keras_transfer.strategies.STRATEGIES` (learning rate, warmup, most epochs;
+    the mandatory EarlyStopping picks the best epoch on the validation split),
+    with balanced class weights, on the same stratified split. Two reference
+    rows are always added on the same split: `majority` (always the most
+    frequent training class) and `tfidf_logreg` (scikit-learn TF-IDF of 1-2
+    grams + LogisticRegression with balanced class weights, fitted on the
+    training and validation texts, untuned). The table is sorted by macro F1.
 
     Args:
         train: labelled texts (anything `keras_transfer.load_texts` accepts).
         test: held-out texts; None splits 20 % of `train` off, stratified.
-        strategies: from `"embedding", "frozen", "last_n", "lora", "full", "scratch"`.
-        epochs, max_length, batch_size: the same for every strategy
-            (EarlyStopping may end a run sooner: see `epochs_run`).
-        out: folder for results.csv, results.md, reports/<strategy>.txt and
-            transfer_learning_comparison.png (300 DPI). Refused if it already
-            holds results, unless `overwrite=True`. None writes nothing.
+        strategies: names from `STRATEGIES` (default: all but `scratch`).
+        epochs: most epochs for every strategy (default: each recipe's own).
+        max_length, batch_size: the same for every strategy.
+        out: folder for results.csv, results.md, reports/<strategy>.txt,
+            transfer_learning_comparison.png (300 DPI) and, with
+            `save_models`, models/<strategy>.keras. Results are written as each
+            strategy finishes. Refused before any training if it holds results
+            (unless `overwrite=True`) or cannot be written. None writes nothing.
         preset: the transformer (None: the bundled all-MiniLM-L6-v2).
-        unfreeze_last, lora_rank: for `last_n` and `lora`.
+        unfreeze_last, lora_rank: override the registry's defaults for
+            `last_n` and `lora`.
         validation_size: share of `train` held out for EarlyStopping.
-        augment: add this many punctuation/case variants of each training text
-            (seed 001's augmentation; validation and test stay untouched).
-        seed: split and initialisation seed.
+        augment: add this many punctuation/case variants of each training
+            text (validation and test stay untouched).
+        seed: split, initialisation, shuffling and dropout seed.
+        seeds: train each strategy this many times (seeds `seed`,
+            `seed + 1`, ...) on the same split; the table gives the mean and
+            `<metric>_std` columns.
+        class_weight: `"balanced"` (default), a dict, or None.
+        save_models: write each strategy's model (first seed) to out/models.
         log_root: where the TensorBoard experiment folder goes (default: the
-            platform's log root). All strategies are runs under one folder.
+            platform's log root). Every strategy is a run under one folder,
+            with its hyper-parameters and test metrics on the HParams tab.
+        verbose: 0 silent, 1 one line per strategy, 2 also Keras' epoch lines.
 
-    Columns: strategy, description, accuracy, precision_macro, recall_macro,
-    f1_macro, train_seconds, inference_examples_per_s, trainable_params,
-    total_params, epochs_run, best_val_loss, log_dir; the confusion matrices
-    and per-epoch histories are in `result.attrs`.
+    Columns: strategy, description, f1_macro, accuracy, precision_macro,
+    recall_macro, train_seconds, inference_examples_per_s, trainable_params,
+    total_params, epochs_run, best_epoch, learning_rate, max_epochs, seeds,
+    log_dir (and `accuracy_std`, `f1_macro_std` when `seeds > 1`). Confusion
+    matrices, per-epoch histories and the recommendation are in `table.attrs`.
 
     Example:
     >>> import keras_transfer as kt
     >>> table = kt.compare_strategies("sentiment_en_vi", strategies=["embedding"], epochs=2,
-    ...                               out=None)
+    ...                               out=None, verbose=0)
+    >>> table["strategy"].tolist()[-1]
+    'majority'
     """
     import keras
-    import pandas as pd
-    from sklearn.metrics import (
-        accuracy_score,
-        classification_report,
-        confusion_matrix,
-        precision_recall_fscore_support,
-    )
-
-    from keras_transfer.trainability import trainable_summary
 
     strategies = check_strategies(strategies)
-    for name, value in (("epochs", epochs), ("max_length", max_length), ("batch_size", batch_size)):
+    for name, value in (("max_length", max_length), ("batch_size", batch_size), ("seeds", seeds)):
         check_int(name, value)
+    check_int("epochs", epochs, allow_none=True)
+    options = _strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank)
     if out is not None:
-        out = os.fspath(out)
-        if os.path.isfile(out):
-            raise ValueError(f"`out` must be a folder, not a file. Received: out={out!r}")
-        existing = [f for f in RESULT_FILES if os.path.exists(os.path.join(out, f))]
-        if existing and not overwrite:
-            raise ValueError(
-                f"The output folder already holds results ({', '.join(existing)}). Choose "
-                f"another folder or pass overwrite=True (--overwrite). Received: out={out!r}"
-            )
+        out = _prepare_out(out, overwrite)
+
     train = data_lib.load_texts(train)
     if test is None:
         train, validation, test = data_lib.stratified_split(
@@ -143,185 +113,317 @@ def compare_strategies(
     labels = data_lib.LabelMap(list(train["label"]) + list(test["label"]))
     y_train, y_val, y_test = (labels.encode(f["label"]) for f in (train, validation, test))
     x_train, x_val, x_test = (f["text"].tolist() for f in (train, validation, test))
-    experiment_dir = platform.log_dir("compare", root=log_root)
+    try:
+        experiment_dir = platform.log_dir("compare", root=log_root)
+    except OSError as e:
+        raise ValueError(
+            f"Cannot create the TensorBoard log folder ({e.strerror}). Choose a writable "
+            f"`log_root`. Received: log_root={log_root!r}"
+        ) from None
+    common = {"batch_size": batch_size, "max_length": max_length, "n_train": len(x_train)}
+    reports.write_hparams_config(
+        experiment_dir, ["strategy", "learning_rate", "max_epochs", "seed", *common]
+    )
 
-    rows, confusions, histories = [], {}, {}
-    for strategy in strategies:
-        keras.utils.set_random_seed(seed)
-        model = _build(strategy, labels.names, max_length, preset, unfreeze_last, lora_rank)
+    state = _State(labels.names, experiment_dir, out)
+    for row, predicted in _reference_rows(x_train + x_val, np.concatenate([y_train, y_val]), x_test):
+        state.add(row, y_test, predicted, seed=seed, hparams=common)
+    state.write()
+    total = len(strategies) * seeds
+    for number, (strategy, run_seed) in enumerate(
+        ((s, seed + k) for s in strategies for k in range(seeds)), start=1
+    ):
+        recipe = STRATEGIES[strategy].recipe
+        max_epochs = epochs or recipe.max_epochs
+        if verbose:
+            print(
+                f"[{number}/{total}] {strategy:<9} training (seed {run_seed}, lr {recipe.learning_rate:g}, "
+                f"at most {max_epochs} epochs) ...",
+                end="",
+                flush=True,
+            )
+        keras.utils.set_random_seed(run_seed)
+        model = STRATEGIES[strategy].build(labels.names, max_length, preset, **options[strategy])
+        model.compile(optimizer=recipe.optimizer(-(-len(x_train) // batch_size), max_epochs))
         start = time.perf_counter()
         history = model.fit(
             x_train,
             y_train,
             validation_data=(x_val, y_val) if len(x_val) else None,
-            epochs=epochs,
+            epochs=max_epochs,
             batch_size=batch_size,
-            experiment=strategy,
+            class_weight=class_weight,
+            experiment=f"{strategy}_seed{run_seed}" if seeds > 1 else strategy,
             log_root=experiment_dir,
-            verbose=verbose,
+            verbose=2 if verbose > 1 else 0,
         )
         train_seconds = time.perf_counter() - start
+        predict_batch = max(batch_size, 32)
+        model.predict(x_test[:predict_batch], batch_size=predict_batch, verbose=0)  # compile
         start = time.perf_counter()
-        probabilities = model.predict(x_test, batch_size=max(batch_size, 32), verbose=0)
+        probabilities = model.predict(x_test, batch_size=predict_batch, verbose=0)
         inference = len(x_test) / (time.perf_counter() - start)
-        predicted = np.argmax(probabilities, axis=-1)
-        precision, recall, f1, _ = precision_recall_fscore_support(
-            y_test, predicted, average="macro", zero_division=0
-        )
+        from keras_transfer.trainability import trainable_summary
+
         params = trainable_summary(model).iloc[-1]
-        run_dirs = sorted(d for d in os.listdir(experiment_dir) if d.startswith(f"{strategy}_"))
+        monitored = history.history.get("val_loss", history.history["loss"])
         row = {
             "strategy": strategy,
-            "description": DESCRIPTIONS[strategy],
-            "accuracy": accuracy_score(y_test, predicted),
-            "precision_macro": precision,
-            "recall_macro": recall,
-            "f1_macro": f1,
+            "description": STRATEGIES[strategy].description,
             "train_seconds": train_seconds,
             "inference_examples_per_s": inference,
             "trainable_params": int(params["trainable_params"]),
             "total_params": int(params["total_params"]),
             "epochs_run": len(history.history["loss"]),
-            "best_val_loss": float(np.min(history.history.get("val_loss", [np.nan]))),
-            "log_dir": os.path.join(experiment_dir, run_dirs[-1]) if run_dirs else experiment_dir,
-            "report": classification_report(
-                y_test,
-                predicted,
-                labels=range(len(labels.names)),
-                target_names=labels.names,
-                zero_division=0,
-            ),
+            "best_epoch": int(np.argmin(monitored)) + 1,
+            "best_val_loss": float(np.min(monitored)),
+            "learning_rate": recipe.learning_rate,
+            "max_epochs": max_epochs,
+            "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
         }
-        confusions[strategy] = confusion_matrix(y_test, predicted, labels=range(len(labels.names)))
-        histories[strategy] = history.history
-        rows.append(row)
+        state.add(
+            row,
+            y_test,
+            np.argmax(probabilities, axis=-1),
+            seed=run_seed,
+            hparams=common,
+            history=history.history,
+        )
+        if save_models and out is not None and run_seed == seed:
+            os.makedirs(os.path.join(out, "models"), exist_ok=True)
+            path = os.path.join(out, "models", f"{strategy}.keras")
+            reports.write_atomic(path, lambda tmp, m=model: _save(m, tmp))
+        state.write()
         if verbose:
+            r = state.rows[-1]
             print(
-                f"[{strategy}] accuracy {row['accuracy']:.3f}  f1 {row['f1_macro']:.3f}  "
-                f"{row['train_seconds']:.0f} s  {row['trainable_params']:,} trainable params  "
-                f"{row['epochs_run']} epochs",
+                f" macro F1 {r['f1_macro']:.3f}  accuracy {r['accuracy']:.3f}  "
+                f"{train_seconds:.0f} s  {row['trainable_params']:,} trainable  "
+                f"{row['epochs_run']} epochs (best {row['best_epoch']})",
                 flush=True,
             )
         del model
         keras.backend.clear_session()
-
-    reports = {r["strategy"]: r.pop("report") for r in rows}
-    table = pd.DataFrame(rows)
-    table.attrs.update(
-        confusion_matrices=confusions,
-        histories=histories,
-        labels=labels.names,
-        experiment_dir=experiment_dir,
-    )
-    if out is not None:
-        _write_outputs(table, reports, out, overwrite)
-    return table
+    state.write(final=True)
+    return state.table()
 
 
-def markdown_table(table):
-    """The comparison as a GitHub-markdown table (rounded)."""
-    columns = [
-        ("strategy", "strategy", "{}"),
-        ("accuracy", "accuracy", "{:.3f}"),
-        ("f1_macro", "macro F1", "{:.3f}"),
-        ("train_seconds", "train s", "{:.0f}"),
-        ("inference_examples_per_s", "infer ex/s", "{:.0f}"),
-        ("trainable_params", "trainable params", "{:,}"),
-        ("total_params", "total params", "{:,}"),
-        ("epochs_run", "epochs", "{}"),
-        ("best_val_loss", "best val loss", "{:.3f}"),
-    ]
-    lines = [
-        "| " + " | ".join(title for _, title, _ in columns) + " |",
-        "|" + "|".join("---" for _ in columns) + "|",
-    ]
-    for _, row in table.iterrows():
-        lines.append("| " + " | ".join(fmt.format(row[key]) for key, _, fmt in columns) + " |")
-    return "\n".join(lines) + "\n"
+class _State:
+    """Rows so far; writes the outputs after each strategy, so that a crash or
+    an interrupt later in the run loses nothing already trained."""
 
+    def __init__(self, label_names, experiment_dir, out):
+        self.label_names = label_names
+        self.experiment_dir = experiment_dir
+        self.out = out
+        self.rows, self.reports, self.confusions, self.histories = [], {}, {}, {}
 
-def _write_outputs(table, reports, out, overwrite):
-    parent = os.path.dirname(os.path.abspath(out))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".compare-", dir=parent)
-    try:
-        table.to_csv(os.path.join(staging, "results.csv"), index=False)
-        with open(os.path.join(staging, "results.md"), "w", encoding="utf-8") as f:
-            f.write(markdown_table(table))
-        os.makedirs(os.path.join(staging, "reports"))
-        for strategy, report in reports.items():
-            with open(
-                os.path.join(staging, "reports", f"{strategy}.txt"), "w", encoding="utf-8"
-            ) as f:
-                f.write(report)
-        plot_comparison(table, os.path.join(staging, "transfer_learning_comparison.png"))
-        if os.path.exists(out):
-            if not overwrite:
-                raise ValueError(f"The output folder appeared meanwhile. Received: out={out!r}")
-            for name in (*RESULT_FILES, "reports"):
-                path = os.path.join(out, name)
-                if os.path.isdir(path):
-                    shutil.rmtree(path)
-                elif os.path.exists(path):
-                    os.remove(path)
-            for name in os.listdir(staging):
-                os.replace(os.path.join(staging, name), os.path.join(out, name))
-            os.rmdir(staging)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def plot_comparison(table, path):
-    """Accuracy vs training time vs trainable params, confusion matrices and
-    per-epoch validation curves, in one 300-DPI figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    confusions = table.attrs.get("confusion_matrices", {})
-    histories = table.attrs.get("histories", {})
-    labels = table.attrs.get("labels", [])
-    n = len(table)
-    fig = plt.figure(figsize=(4 * max(n, 3), 8.5))
-    grid = fig.add_gridspec(2, max(n, 3))
-    ax = fig.add_subplot(grid[0, 0])
-    sizes = 40 + 260 * np.log10(table["trainable_params"].clip(lower=1)) / 8
-    ax.scatter(table["train_seconds"], table["accuracy"], s=sizes, alpha=0.7)
-    for _, row in table.iterrows():
-        ax.annotate(row["strategy"], (row["train_seconds"], row["accuracy"]), fontsize=8)
-    ax.set(
-        xlabel="training time (s)",
-        ylabel="test accuracy",
-        title="Accuracy vs time (size: trainable params)",
-    )
-    ax = fig.add_subplot(grid[0, 1])
-    ax.barh(table["strategy"], table["trainable_params"].clip(lower=1))
-    ax.set(xscale="log", xlabel="trainable parameters (log)", title="What trains")
-    ax = fig.add_subplot(grid[0, 2])
-    for strategy, history in histories.items():
-        key = "val_loss" if "val_loss" in history else "loss"
-        ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=strategy)
-    ax.set(xlabel="epoch", ylabel="validation loss", title="Per-epoch validation loss")
-    ax.legend(fontsize=7)
-    for i, (strategy, matrix) in enumerate(confusions.items()):
-        ax = fig.add_subplot(grid[1, i])
-        ax.imshow(matrix, cmap="Blues")
-        for (r, c), v in np.ndenumerate(matrix):
-            ax.text(c, r, str(v), ha="center", va="center", fontsize=8)
-        ax.set(
-            title=strategy,
-            xlabel="predicted",
-            ylabel="true",
-            xticks=range(len(labels)),
-            yticks=range(len(labels)),
+    def add(self, row, y_true, predicted, seed, hparams, history=None):
+        from sklearn.metrics import (
+            accuracy_score,
+            classification_report,
+            confusion_matrix,
+            precision_recall_fscore_support,
         )
-        ax.set_xticklabels(labels, fontsize=7)
-        ax.set_yticklabels(labels, fontsize=7)
-    fig.suptitle("Transfer learning strategies compared")
-    fig.tight_layout()
-    fig.savefig(path, dpi=300)
-    plt.close(fig)
+
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y_true, predicted, average="macro", zero_division=0
+        )
+        row = {
+            **row,
+            "accuracy": accuracy_score(y_true, predicted),
+            "f1_macro": f1,
+            "precision_macro": precision,
+            "recall_macro": recall,
+            "seed": seed,
+        }
+        self.rows.append(row)
+        strategy = row["strategy"]
+        ids = range(len(self.label_names))
+        if strategy not in self.reports:  # the first seed's
+            self.reports[strategy] = classification_report(
+                y_true, predicted, labels=ids, target_names=self.label_names, zero_division=0
+            )
+            self.confusions[strategy] = confusion_matrix(y_true, predicted, labels=ids)
+            if history is not None:
+                self.histories[strategy] = history
+        run_dir = row.get("log_dir") or os.path.join(self.experiment_dir, strategy)
+        row["log_dir"] = run_dir
+        reports.write_hparams(
+            run_dir,
+            {
+                "strategy": strategy,
+                "learning_rate": float(row.get("learning_rate", 0.0)),
+                "max_epochs": int(row.get("max_epochs", 0)),
+                "seed": int(seed),
+                **hparams,
+            },
+            {
+                "test/f1_macro": f1,
+                "test/accuracy": row["accuracy"],
+                "train_seconds": row.get("train_seconds", 0.0),
+                "epochs_run": row.get("epochs_run", 0) or 0,
+            },
+        )
+
+    def table(self):
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows)
+        seeds = frame.groupby("strategy", sort=False)["seed"].count()
+        if seeds.max() > 1:
+            numeric = frame.select_dtypes("number").columns.drop("seed")
+            first = frame.groupby("strategy", sort=False).first()
+            mean = frame.groupby("strategy", sort=False)[list(numeric)].mean()
+            std = frame.groupby("strategy", sort=False)[["accuracy", "f1_macro"]].std()
+            frame = first.drop(columns=numeric).join(mean)
+            frame["accuracy_std"], frame["f1_macro_std"] = std["accuracy"], std["f1_macro"]
+            frame = frame.reset_index()
+        frame["seeds"] = frame["strategy"].map(seeds)
+        frame = frame.drop(columns="seed").sort_values(
+            "f1_macro", ascending=False, kind="stable"
+        ).reset_index(drop=True)
+        frame.attrs.update(
+            confusion_matrices=dict(self.confusions),
+            histories=dict(self.histories),
+            labels=self.label_names,
+            experiment_dir=self.experiment_dir,
+            reports=dict(self.reports),
+        )
+        frame.attrs["recommendation"] = reports.recommendation(frame)
+        return frame
+
+    def write(self, final=False):
+        if self.out is None:
+            return
+        table = self.table()
+        out = self.out
+        reports.write_atomic(
+            os.path.join(out, "results.csv"), lambda tmp: table.to_csv(tmp, index=False)
+        )
+
+        def markdown(tmp):
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(reports.markdown_table(table))
+                if table.attrs["recommendation"]:
+                    f.write(f"\n{table.attrs['recommendation']}\n")
+
+        reports.write_atomic(os.path.join(out, "results.md"), markdown)
+        os.makedirs(os.path.join(out, "reports"), exist_ok=True)
+        for strategy, text in self.reports.items():
+
+            def report(tmp, text=text):
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(text)
+
+            reports.write_atomic(os.path.join(out, "reports", f"{strategy}.txt"), report)
+        if final:
+            reports.plot_comparison(table, os.path.join(out, "transfer_learning_comparison.png"))
+
+
+def _save(model, path):
+    # Keras checks the extension; write under the .keras name, then move.
+    target = path + ".keras"
+    model.save(target)
+    os.replace(target, path)
+
+
+def _newest_run(experiment_dir, prefix):
+    runs = sorted(d for d in os.listdir(experiment_dir) if d.startswith(prefix))
+    return os.path.join(experiment_dir, runs[-1]) if runs else None
+
+
+def _reference_rows(texts, labels, test_texts):
+    """`majority` and `tfidf_logreg` fitted on the training texts: (row, predictions)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    majority = int(np.bincount(labels).argmax())
+    yield (
+        {
+            "strategy": "majority",
+            "description": "reference: always the most frequent training class",
+            "train_seconds": 0.0,
+            "trainable_params": 0,
+            "total_params": 0,
+        },
+        np.full(len(test_texts), majority),
+    )
+    start = time.perf_counter()
+    pipeline = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+        LogisticRegression(class_weight="balanced", max_iter=2000),
+    ).fit(texts, labels)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = pipeline.predict(test_texts)
+    coefficients = pipeline[-1].coef_.size + pipeline[-1].intercept_.size
+    yield (
+        {
+            "strategy": "tfidf_logreg",
+            "description": "reference: TF-IDF 1-2 grams + balanced logistic regression",
+            "train_seconds": seconds,
+            "inference_examples_per_s": len(test_texts) / (time.perf_counter() - start),
+            "trainable_params": coefficients,
+            "total_params": coefficients,
+        },
+        predicted,
+    )
+
+
+def _strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank):
+    """Each strategy's build options, checked before anything trains."""
+    options = {s: {} for s in strategies}
+    if "last_n" in strategies and unfreeze_last is not None:
+        options["last_n"]["unfreeze_last"] = unfreeze_last
+    if "lora" in strategies and lora_rank is not None:
+        check_int("lora_rank", lora_rank)
+        options["lora"]["lora_rank"] = lora_rank
+    if any(s != "embedding" for s in strategies):
+        from keras_transfer.presets import preset_limits
+
+        length_limit, blocks = preset_limits(preset)
+        if length_limit is not None and max_length > length_limit:
+            raise ValueError(
+                f"`max_length` must not exceed the model's position limit ({length_limit}). "
+                f"Received: max_length={max_length}"
+            )
+        if "last_n" in strategies:
+            n = options["last_n"].get("unfreeze_last", STRATEGIES["last_n"].options["unfreeze_last"])
+            check_int("unfreeze_last", n)
+            if blocks is not None and n > blocks:
+                if unfreeze_last is not None:
+                    raise ValueError(
+                        f"`unfreeze_last` must be at most the model's {blocks} transformer "
+                        f"blocks. Received: unfreeze_last={unfreeze_last}"
+                    )
+                options["last_n"]["unfreeze_last"] = blocks
+    return options
+
+
+def _prepare_out(out, overwrite):
+    """Check the output folder before training: a folder, writable, and not
+    holding results unless `overwrite` (then the old results are removed)."""
+    out = os.fspath(out)
+    if os.path.isfile(out):
+        raise ValueError(f"`out` must be a folder, not a file. Received: out={out!r}")
+    existing = [f for f in (*RESULT_FILES, *RESULT_FOLDERS) if os.path.exists(os.path.join(out, f))]
+    if existing and not overwrite:
+        raise ValueError(
+            f"The output folder already holds results ({', '.join(existing)}). Choose "
+            f"another folder or pass overwrite=True (--overwrite). Received: out={out!r}"
+        )
+    try:
+        os.makedirs(out, exist_ok=True)
+        reports.write_atomic(os.path.join(out, ".write-test"), lambda tmp: open(tmp, "w").close())
+        os.remove(os.path.join(out, ".write-test"))
+    except OSError as e:
+        raise ValueError(
+            f"The output folder cannot be written ({e.strerror}). Choose a writable folder. "
+            f"Received: out={out!r}"
+        ) from None
+    for name in existing:
+        path = os.path.join(out, name)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    return out

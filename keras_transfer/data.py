@@ -7,6 +7,7 @@ import numpy as np
 from keras_transfer.checks import check_int
 
 BUNDLED = {
+    "rotten_tomatoes": ("rotten_tomatoes_train.csv.xz", "rotten_tomatoes_test.csv.xz"),
     "fine_foods": ("fine_foods_train.csv.xz", "fine_foods_test.csv.xz"),
     "sentiment_en_vi": ("sentiment_en_vi.csv", None),
 }
@@ -49,6 +50,82 @@ def check_texts(x, y=None, name="x"):
             f"`{name}` and its labels must have the same length. "
             f"Received: {len(values)} texts and {len(y)} labels"
         )
+
+
+def check_labels(y, num_classes, name="y"):
+    """Integer class ids in `[0, num_classes)` as an int32 array, or a ValueError.
+
+    Float labels are accepted only when they are whole numbers (`1.0`); `0.5`,
+    `-1`, `num_classes` or strings are refused with the first offending value.
+    """
+    values = np.asarray(y)
+    if values.ndim != 1:
+        raise ValueError(
+            f"`{name}` must be one class id per example (a 1-D list or array). "
+            f"Received: {name} with shape {values.shape}"
+        )
+    if values.dtype.kind not in "iuf":
+        bad = next((v for v in values if not isinstance(v, (int, float, np.number))), values[0])
+        raise ValueError(
+            f"`{name}` must hold integer class ids 0..{num_classes - 1} (map label names with "
+            f"keras_transfer.LabelMap). Received: {name} containing {bad!r}"
+        )
+    whole = np.isfinite(values) & (values == np.round(values)) if values.dtype.kind == "f" else None
+    if whole is not None and not whole.all():
+        i = int(np.flatnonzero(~whole)[0])
+        raise ValueError(
+            f"`{name}` must hold integer class ids. Received: {name}[{i}]={values[i]!r}"
+        )
+    outside = (values < 0) | (values >= num_classes)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"`{name}` must hold class ids from 0 to {num_classes - 1} (num_classes={num_classes}). "
+            f"Received: {name}[{i}]={values[i]!r}"
+        )
+    return values.astype("int32")
+
+
+def class_sample_weights(y, class_weight, num_classes, sample_weight=None):
+    """Per-example weights from `class_weight`, times `sample_weight` if given.
+
+    `class_weight` is `"balanced"` (scikit-learn's rule: class c weighs
+    `n_examples / (num_classes_present * n_c)`, so every class contributes the
+    same total weight) or a `{class_id: weight}` dict (missing ids weigh 1).
+
+    Example:
+    >>> class_sample_weights([0, 0, 0, 1], "balanced", num_classes=2).tolist()
+    [0.6666666865348206, 0.6666666865348206, 0.6666666865348206, 2.0]
+    """
+    y = np.asarray(y).astype("int64")
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.bincount(y, minlength=num_classes).astype("float64")
+        present = counts > 0
+        table = np.zeros(num_classes)
+        table[present] = len(y) / (present.sum() * counts[present])
+    elif isinstance(class_weight, dict):
+        table = np.ones(num_classes)
+        for key, weight in class_weight.items():
+            if not isinstance(key, (int, np.integer)) or not 0 <= key < num_classes:
+                raise ValueError(
+                    f"`class_weight` keys must be class ids 0..{num_classes - 1}. "
+                    f"Received: class_weight={class_weight!r}"
+                )
+            if not isinstance(weight, (int, float, np.number)) or not weight >= 0:
+                raise ValueError(
+                    "`class_weight` values must be non-negative numbers. "
+                    f"Received: class_weight={class_weight!r}"
+                )
+            table[key] = weight
+    else:
+        raise ValueError(
+            "`class_weight` must be 'balanced', a {class_id: weight} dict or None. "
+            f"Received: class_weight={class_weight!r}"
+        )
+    weights = table[y].astype("float32")
+    if sample_weight is not None:
+        weights = weights * np.asarray(sample_weight, dtype="float32")
+    return weights
 
 
 def split_last(arrays, fraction):
@@ -155,8 +232,8 @@ def load_texts(data, text_column="text", label_column="label"):
     Args:
         data: a pandas DataFrame; a .csv/.tsv/.json/.jsonl file (optionally
             .gz/.xz); a folder with one sub-folder per class holding one text
-            file per example; or a bundled dataset name (`"fine_foods"`,
-            `"sentiment_en_vi"`; see `load_bundled`).
+            file per example; or a bundled dataset name (`"rotten_tomatoes"`,
+            `"fine_foods"`, `"sentiment_en_vi"`; see `load_bundled`).
         text_column, label_column: columns to use (ignored for folders).
 
     Rows are checked: the columns exist, no text is empty or missing, no label
@@ -231,6 +308,10 @@ def load_texts(data, text_column="text", label_column="label"):
 def load_bundled(name="fine_foods"):
     """A dataset that ships with the package: `(train, test)` DataFrames.
 
+    - `"rotten_tomatoes"`: 3,613 / 1,250 real Rotten Tomatoes critic snippets
+      (Pang & Lee 2004), labels `positive` (fresh) / `negative` (rotten),
+      about balanced, one to two sentences each. Test movies are unseen in
+      training.
     - `"fine_foods"`: 4,000 / 1,000 real Amazon fine-food reviews, labels
       `great` (5 stars) / `other`. Test products are unseen in training.
     - `"sentiment_en_vi"`: 238 short English/Vietnamese sentences written for
@@ -245,7 +326,11 @@ def load_bundled(name="fine_foods"):
     folder = os.path.join(os.path.dirname(__file__), "datasets")
     train_file, test_file = BUNDLED[name]
     train = pd.read_csv(os.path.join(folder, train_file), encoding="utf-8")
-    test = None if test_file is None else pd.read_csv(os.path.join(folder, test_file))
+    test = (
+        None
+        if test_file is None
+        else pd.read_csv(os.path.join(folder, test_file), encoding="utf-8")
+    )
     return train, test
 
 

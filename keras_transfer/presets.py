@@ -102,3 +102,23 @@ def preset_pooling(preset):
             if json.load(f).get("pooling_mode_mean_tokens"):
                 return "mean"
     return "cls"
+
+
+def preset_limits(preset):
+    """`(max_sequence_length, num_blocks)` read from a preset's config.json
+    without building the model; `(None, None)` for a hub name (not local).
+
+    Lets a caller check `max_length` and `unfreeze_last` before any training.
+    """
+    import json
+
+    folder = resolve_preset(preset)
+    path = os.path.join(folder, "config.json")
+    if not os.path.isfile(path):
+        return None, None
+    with open(path, encoding="utf-8") as f:
+        config = json.load(f)
+    inner = config.get("config", config) if isinstance(config.get("config"), dict) else config
+    length = inner.get("max_sequence_length", inner.get("max_position_embeddings"))
+    blocks = inner.get("num_layers", inner.get("num_hidden_layers"))
+    return length, blocks

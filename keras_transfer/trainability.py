@@ -5,14 +5,18 @@ import numpy as np
 from keras_transfer.checks import check_int
 from keras_transfer.schedules import attach_plateau_schedule
 
-STRATEGIES = ("full", "frozen", "last_n", "lora", "scratch")
-
 
 def check_strategy(strategy, unfreeze_last, lora_rank, num_blocks):
-    """Validate a strategy and its arguments against a backbone of `num_blocks`."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: strategy={strategy!r}")
-    if (
+    """Validate a transformer strategy and its arguments (None: the default)
+    against a backbone of `num_blocks`."""
+    from keras_transfer.strategies import TRANSFORMER_STRATEGIES
+
+    if strategy not in TRANSFORMER_STRATEGIES:
+        raise ValueError(
+            f"`strategy` must be one of {list(TRANSFORMER_STRATEGIES)}. "
+            f"Received: strategy={strategy!r}"
+        )
+    if unfreeze_last is not None and (
         isinstance(unfreeze_last, bool)
         or not isinstance(unfreeze_last, int)
         or not 0 <= unfreeze_last <= num_blocks
@@ -21,7 +25,7 @@ def check_strategy(strategy, unfreeze_last, lora_rank, num_blocks):
             f"`unfreeze_last` must be an integer from 0 to the number of transformer blocks "
             f"({num_blocks}). Received: unfreeze_last={unfreeze_last!r}"
         )
-    check_int("lora_rank", lora_rank, minimum=1)
+    check_int("lora_rank", lora_rank, minimum=1, allow_none=True)
 
 
 def _pooler_layers(backbone):
@@ -43,7 +47,7 @@ def set_trainable_blocks(backbone, n):
         layer.trainable = False
 
 
-def apply_strategy(backbone, strategy, unfreeze_last=4, lora_rank=4):
+def apply_strategy(backbone, strategy, unfreeze_last, lora_rank):
     """Set `trainable` flags on `backbone` for a strategy (recompile afterwards)."""
     if strategy in ("full", "scratch"):
         set_trainable_blocks(backbone, None)

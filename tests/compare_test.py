@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import keras_transfer as kt
+from keras_transfer.strategies import DEFAULT_RUN, STRATEGIES
 
 
 def small_en_vi():
@@ -14,47 +15,124 @@ def small_en_vi():
     return frame.groupby("label").head(24).reset_index(drop=True)
 
 
-def test_compare_writes_table_plots_and_runs(tmp_path, tiny_preset):
-    out = tmp_path / "out"
-    table = kt.compare_strategies(
-        small_en_vi(),
+def run_compare(out, preset, **kwargs):
+    args = dict(
         strategies=["embedding", "lora"],
-        epochs=1,
+        epochs=2,
         max_length=16,
         batch_size=8,
-        out=str(out),
-        preset=tiny_preset,
+        out=None if out is None else str(out),
+        preset=preset,
         verbose=0,
     )
-    assert table["strategy"].tolist() == ["embedding", "lora"]
+    args.update(kwargs)
+    return kt.compare_strategies(small_en_vi(), **args)
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory, tiny_preset):
+    """One small comparison, shared: (table, out folder). The out folder exists
+    (empty) beforehand, which must not lose the run."""
+    out = tmp_path_factory.mktemp("compared") / "out"
+    out.mkdir()
+    table = run_compare(out, tiny_preset, save_models=True)
+    return table, out
+
+
+def test_compare_writes_table_plots_and_runs(compared):
+    table, out = compared
+    assert set(table["strategy"]) == {"embedding", "lora", "majority", "tfidf_logreg"}
+    # Sorted by the headline metric.
+    assert table["f1_macro"].tolist() == sorted(table["f1_macro"], reverse=True)
     for column in (
         "accuracy",
         "f1_macro",
+        "precision_macro",
+        "recall_macro",
         "train_seconds",
         "inference_examples_per_s",
         "trainable_params",
         "total_params",
         "epochs_run",
-        "best_val_loss",
+        "best_epoch",
+        "learning_rate",
+        "max_epochs",
+        "seeds",
         "log_dir",
     ):
         assert column in table.columns
-    assert table.loc[0, "trainable_params"] == 5410
+    rows = table.set_index("strategy")
+    assert rows.loc["embedding", "trainable_params"] == 5410
+    assert rows.loc["embedding", "learning_rate"] == STRATEGIES["embedding"].recipe.learning_rate
+    assert rows.loc["majority", "trainable_params"] == 0
     assert sorted(os.listdir(out)) == [
+        "models",
         "reports",
         "results.csv",
         "results.md",
         "transfer_learning_comparison.png",
     ]
-    assert "| embedding |" in (out / "results.md").read_text()
+    markdown = (out / "results.md").read_text()
+    assert "| majority |" in markdown and "| tfidf_logreg |" in markdown
+    assert table.attrs["recommendation"] in markdown
     from PIL import Image
 
     assert round(Image.open(out / "transfer_learning_comparison.png").info["dpi"][0]) == 300
-    # Each strategy is its own TensorBoard run under one experiment folder.
+    csv = pd.read_csv(out / "results.csv")
+    assert csv["strategy"].tolist() == table["strategy"].tolist()
+    assert sorted(os.listdir(out / "reports")) == [
+        f"{s}.txt" for s in sorted(["embedding", "lora", "majority", "tfidf_logreg"])
+    ]
+    # Each strategy is its own TensorBoard run under one experiment folder,
+    # with its hyper-parameters and test metrics for the HParams dashboard.
     experiment = table.attrs["experiment_dir"]
     assert {os.path.dirname(d) for d in table["log_dir"]} == {experiment}
-    assert os.path.basename(table.loc[1, "log_dir"]).startswith("lora_")
-    assert pd.read_csv(out / "results.csv")["strategy"].tolist() == ["embedding", "lora"]
+    assert os.path.basename(rows.loc["lora", "log_dir"]).startswith("lora_")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for strategy in ("lora", "tfidf_logreg"):
+        events = EventAccumulator(rows.loc[strategy, "log_dir"])
+        events.Reload()
+        assert "test/f1_macro" in events.Tags()["tensors"]
+        assert "_hparams_/session_start_info" in events.summary_metadata
+
+
+def test_saved_models_serve(compared):
+    table, out = compared
+    assert sorted(os.listdir(out / "models")) == ["embedding.keras", "lora.keras"]
+    predictor = kt.Predictor(str(out / "models" / "embedding.keras"))
+    assert predictor.predict("a good film")["label"] in ("negative", "positive")
+
+
+def test_same_seed_same_table(compared, tiny_preset):
+    table, _ = compared
+    again = run_compare(None, tiny_preset)
+    columns = ["strategy", "accuracy", "f1_macro", "epochs_run", "best_val_loss"]
+    pd.testing.assert_frame_equal(table[columns], again[columns])
+
+
+def test_seeds_give_mean_and_std(tiny_preset, tmp_path):
+    table = run_compare(tmp_path / "out", tiny_preset, strategies=["embedding"], seeds=2)
+    rows = table.set_index("strategy")
+    assert rows.loc["embedding", "seeds"] == 2
+    assert {"accuracy_std", "f1_macro_std"} <= set(table.columns)
+    assert rows.loc["embedding", "f1_macro_std"] >= 0
+    runs = [d for d in os.listdir(table.attrs["experiment_dir"]) if d.startswith("embedding")]
+    assert len(runs) == 2
+    assert "±" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_results_are_written_as_each_strategy_finishes(tmp_path, tiny_preset, monkeypatch):
+    from keras_transfer.models.transformer_classifier import TransformerClassifier
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TransformerClassifier, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_compare(tmp_path / "out", tiny_preset)
+    done = pd.read_csv(tmp_path / "out" / "results.csv")["strategy"]
+    assert set(done) == {"embedding", "majority", "tfidf_logreg"}
 
 
 def test_existing_results_are_not_overwritten(tmp_path):
@@ -71,13 +149,20 @@ def test_existing_results_are_not_overwritten(tmp_path):
     [
         ({"strategies": ["embedding", "bert"]}, "strategies="),
         ({"strategies": []}, "strategies="),
+        ({"strategies": ["frozen", "frozen"]}, "strategies="),
         ({"epochs": 0}, "epochs=0"),
         ({"batch_size": -8}, "batch_size=-8"),
+        ({"seeds": 0}, "seeds=0"),
+        ({"strategies": ["embedding", "full"], "max_length": 128}, "max_length=128"),
+        ({"strategies": ["embedding", "last_n"], "unfreeze_last": 3}, "unfreeze_last=3"),
+        ({"out": "results.txt/sub"}, "cannot be written"),
     ],
 )
-def test_bad_arguments_write_nothing(tmp_path, kwargs, match):
+def test_bad_arguments_fail_before_training(tmp_path, tiny_preset, kwargs, match):
+    (tmp_path / "results.txt").write_text("a file")
+    args = {"out": str(tmp_path / "out"), "preset": tiny_preset, **kwargs}
     with pytest.raises(ValueError, match=match):
-        kt.compare_strategies(small_en_vi(), out=str(tmp_path / "out"), **kwargs)
+        kt.compare_strategies(small_en_vi(), **args)
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "tensorflow_logs").exists()
 
@@ -108,7 +193,20 @@ def test_cli_help_reads_well(capsys):
     code, out, _ = run_main(capsys, "--help")
     assert code == 0 and "compare" in out and "serve" in out
     code, out, _ = run_main(capsys, "compare", "--help")
-    assert code == 0 and "--smoke" in out and "--strategies" in out
+    assert code == 0 and "--smoke" in out and "--seeds" in out and "--save-models" in out
+    assert "seed 00" not in out.lower()
+
+
+def test_registry_drives_the_cli(capsys):
+    from keras_transfer.__main__ import _parser
+
+    compare = _parser().parse_args(["compare"])
+    assert compare.strategies.split(",") == list(DEFAULT_RUN)
+    code, out, _ = run_main(capsys, "compare", "--help")
+    for name, strategy in STRATEGIES.items():
+        assert f"{name}: {strategy.description}" in " ".join(out.split())
+    code, _, err = run_main(capsys, "compare", "--strategies", "nope")
+    assert code == 2 and all(name in err for name in STRATEGIES)
 
 
 def test_cli_smoke(tmp_path, tiny_preset, capsys):
@@ -116,7 +214,8 @@ def test_cli_smoke(tmp_path, tiny_preset, capsys):
     args = ["compare", "--smoke", "--preset", tiny_preset, "--strategies", "frozen"]
     code, stdout, stderr = run_main(capsys, *args, "--out", str(out))
     assert code == 0, stderr[-3000:]
-    assert "[frozen] accuracy" in stdout and "| frozen |" in stdout
+    assert "[1/1] frozen" in stdout and "| frozen |" in stdout
+    assert "| majority |" in stdout and "| tfidf_logreg |" in stdout and "Best:" in stdout
     assert (out / "results.csv").exists()
     code, _, stderr = run_main(capsys, "compare", "--smoke", "--out", str(out))
     assert code == 2 and "already holds results" in stderr

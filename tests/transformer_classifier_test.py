@@ -33,7 +33,7 @@ def snapshot(model):
 @pytest.mark.parametrize("strategy", ["full", "frozen", "last_n", "lora", "scratch"])
 def test_strategy_trains_exactly_what_it_says(tiny_preset, strategy):
     model = kt.TransformerClassifier.from_preset(
-        tiny_preset, strategy=strategy, unfreeze_last=1, max_length=16
+        tiny_preset, strategy=strategy, unfreeze_last=1, lora_rank=4, max_length=16
     )
     summary = kt.trainable_summary(model)
     assert summary.iloc[-1]["trainable_params"] == EXPECTED_TRAINABLE[strategy]

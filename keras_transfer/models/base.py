@@ -82,6 +82,7 @@ class TransferModel(keras_hub.models.Task):
         experiment=None,
         log_root=None,
         cache_features=True,
+        class_weight=None,
         **kwargs,
     ):
         """`keras.Model.fit`, plus the mandatory callbacks and frozen-feature caching.
@@ -99,13 +100,41 @@ class TransferModel(keras_hub.models.Task):
                 callbacks, epochs in milliseconds. `True` (default) keeps the
                 features in memory and on disk, `"memory"` in memory only,
                 `False` runs the whole model at every step.
+            class_weight: `"balanced"` weighs each class by
+                `n / (num_classes * n_c)` (scikit-learn's rule), so a rare
+                class counts as much as a frequent one; or a
+                `{class_id: weight}` dict, as in Keras. Applied as per-example
+                weights (times any `sample_weight`), so the loss is
+                `sum(w_i * loss_i) / batch_size`. Validation is unweighted.
             Other arguments are `keras.Model.fit`'s.
         """
         check_cache_mode(cache_features)
         data.check_texts(x, y, name="x")
         if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
             data.check_texts(validation_data[0], validation_data[1], name="validation_data[0]")
+            validation_data = (
+                validation_data[0],
+                self._check_labels(validation_data[1], "validation_data[1]"),
+                *validation_data[2:],
+            )
         texts = data.is_text_array(x) and y is not None
+        if y is not None and not _is_dataset(y):
+            y = self._check_labels(y, "y")
+        if class_weight is not None and (texts or (y is not None and not _is_dataset(y))):
+            # As sample weights, so that the text, cached and array paths all
+            # weigh the same examples the same way.
+            kwargs["sample_weight"] = data.class_sample_weights(
+                y, class_weight, self.num_classes, kwargs.get("sample_weight")
+            )
+            class_weight = None
+        elif class_weight == "balanced":
+            raise ValueError(
+                "`class_weight='balanced'` needs the labels as an array (`y`) to count the "
+                "classes; with a dataset, pass a {class_id: weight} dict. "
+                f"Received: x of type {type(x).__name__}"
+            )
+        if class_weight is not None:
+            kwargs["class_weight"] = class_weight
         if texts and validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data.split_last(
                 (x, y, kwargs.pop("sample_weight", None)), validation_split
@@ -129,18 +158,26 @@ class TransferModel(keras_hub.models.Task):
             return self._fit_on_features(
                 x, y, callbacks, validation_data, disk=cache_features is True, **kwargs
             )
-        if kwargs.get("shuffle", True) and texts:
-            # keras-hub turns arrays into an unshuffled tf.data pipeline, where
-            # Keras ignores `shuffle`; shuffle here so every epoch is reshuffled.
+        if texts:
+            # keras-hub turns arrays into an unshuffled pipeline, where Keras
+            # ignores `shuffle`; build the pipeline here (reshuffled each epoch)
+            # with the same builder as the cached path, validation included.
+            batch_size = kwargs.pop("batch_size", None) or 32
+            shuffle = kwargs.pop("shuffle", True)
             x = data.batched_dataset(
                 x,
                 y,
                 kwargs.pop("sample_weight", None),
-                kwargs.pop("batch_size", None) or 32,
-                seed=data.shuffle_seed(),
+                batch_size,
+                seed=data.shuffle_seed() if shuffle else None,
             )
             y = None
-            kwargs["shuffle"] = False
+            kwargs["shuffle"] = False  # the dataset reshuffles itself
+            if _text_pairs_or_none(validation_data) and validation_data is not None:
+                validation_data = data.batched_dataset(
+                    *validation_data,
+                    batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
+                )
         return super().fit(
             x,
             y,
@@ -149,6 +186,11 @@ class TransferModel(keras_hub.models.Task):
             validation_split=validation_split,
             **kwargs,
         )
+
+    def _check_labels(self, y, name):
+        if not hasattr(y, "__len__") or isinstance(y, (str, bytes, dict)):
+            return y
+        return data.check_labels(y, self.num_classes, name=name)
 
     # === Frozen-feature caching ===
 
@@ -225,6 +267,10 @@ class TransferModel(keras_hub.models.Task):
     def evaluate(self, x=None, y=None, *args, **kwargs):
         data.check_texts(x, y, name="x")
         return super().evaluate(x, y, *args, **kwargs)
+
+
+def _is_dataset(value):
+    return not hasattr(value, "__len__") or type(value).__name__.endswith("Dataset")
 
 
 def _text_pairs_or_none(validation_data):

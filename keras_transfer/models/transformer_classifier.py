@@ -10,18 +10,10 @@ from keras_transfer.models.base import TransferModel
 from keras_transfer.optimizers import LayerwiseAdam, layerwise_multipliers
 from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
 from keras_transfer.schedules import exponential_decay
+from keras_transfer.strategies import STRATEGIES
 from keras_transfer.trainability import apply_strategy, check_strategy
 
 POOLINGS = ("cls", "mean")
-# Seed 001/002: 2e-5 to fine-tune pretrained weights, 5e-4 from scratch. A new
-# head on a frozen encoder and LoRA adapters take larger steps.
-DEFAULT_LEARNING_RATES = {
-    "full": 2e-5,
-    "last_n": 2e-5,
-    "frozen": 1e-3,
-    "lora": 5e-4,
-    "scratch": 5e-4,
-}
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
@@ -49,8 +41,9 @@ class TransformerClassifier(TransferModel):
         num_classes: int >= 2.
         label_names: optional names of the classes, in id order (saved with the model).
         strategy: one of the table above.
-        unfreeze_last: blocks trained by `last_n` (seed 001: 4).
-        lora_rank: rank of the LoRA adapters.
+        unfreeze_last: blocks trained by `last_n` (default: the strategy
+            registry's, 2; at most the number of blocks).
+        lora_rank: rank of the LoRA adapters (default: the registry's, 8).
         pooling: `"cls"` (default) or `"mean"` (masked).
         hidden_units: width of the head's hidden layer.
         dropout: dropout rate of the head.
@@ -70,8 +63,8 @@ class TransformerClassifier(TransferModel):
         preprocessor,
         num_classes=2,
         strategy="full",
-        unfreeze_last=4,
-        lora_rank=4,
+        unfreeze_last=None,
+        lora_rank=None,
         pooling="cls",
         hidden_units=128,
         dropout=0.3,
@@ -89,9 +82,12 @@ class TransformerClassifier(TransferModel):
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
         num_blocks = len(backbone.transformer_layers)
-        if strategy != "last_n" and unfreeze_last == 4:
-            unfreeze_last = min(unfreeze_last, num_blocks)  # the default, on a small model
         check_strategy(strategy, unfreeze_last, lora_rank, num_blocks)
+        if strategy == "last_n" and unfreeze_last is None:
+            # The registry's default, capped on a model with fewer blocks.
+            unfreeze_last = min(STRATEGIES["last_n"].options["unfreeze_last"], num_blocks)
+        if strategy == "lora" and lora_rank is None:
+            lora_rank = STRATEGIES["lora"].options["lora_rank"]
         _check_length(preprocessor, backbone)
         apply_strategy(backbone, strategy, unfreeze_last, lora_rank)
 
@@ -178,10 +174,12 @@ class TransformerClassifier(TransferModel):
         )
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", layer_decay=None, **kwargs):
-        """Defaults: Adam with seed 001's ExponentialDecay (0.96 every 100 steps)
-        from the strategy's learning rate (2e-5 to fine-tune, 1e-3 head only,
-        5e-4 LoRA and scratch), gradient clipping at norm 1, sparse categorical
-        cross-entropy, accuracy / precision / recall.
+        """Defaults: Adam with an ExponentialDecay (0.96 every 100 steps) from
+        the strategy's learning rate in `keras_transfer.strategies.STRATEGIES`
+        (5e-5 full, 1e-4 last_n, 1e-3 LoRA and head only, 5e-4 scratch),
+        gradient clipping at norm 1, sparse categorical cross-entropy,
+        accuracy / precision / recall. `compare_strategies` compiles each
+        strategy with its full recipe instead (warmup, AdamW).
 
         `layer_decay` (e.g. 0.95) gives the default optimizer discriminative
         learning rates: block l of L at `lr * layer_decay ** (L - l)`, the
@@ -196,7 +194,7 @@ class TransformerClassifier(TransferModel):
                 f"Received: layer_decay={layer_decay!r}, optimizer={optimizer!r}"
             )
         if optimizer == "auto":
-            schedule = exponential_decay(DEFAULT_LEARNING_RATES[self.strategy])
+            schedule = exponential_decay(STRATEGIES[self.strategy].recipe.learning_rate)
             if layer_decay is None:
                 optimizer = keras.optimizers.Adam(schedule, clipnorm=1.0)
             else:

@@ -1,0 +1,209 @@
+"""What a comparison writes: the markdown table, the plot, the recommendation, HParams."""
+
+import os
+import tempfile
+
+import numpy as np
+
+REFERENCE_ROWS = ("majority", "tfidf_logreg")
+
+
+def _fmt_metric(row, key):
+    std = row.get(f"{key}_std")
+    if std is not None and not (isinstance(std, float) and np.isnan(std)):
+        return f"{row[key]:.3f} ± {std:.3f}"
+    return f"{row[key]:.3f}"
+
+
+def markdown_table(table):
+    """The comparison as a GitHub-markdown table (rounded; mean ± std over seeds).
+
+    Example:
+    >>> import pandas as pd
+    >>> t = pd.DataFrame([{"strategy": "majority", "f1_macro": 0.33, "accuracy": 0.5,
+    ...                    "train_seconds": 0.0, "trainable_params": 0, "epochs_run": 0}])
+    >>> print(markdown_table(t).splitlines()[2])
+    | majority | 0.330 | 0.500 | 0 | 0 | - |
+    """
+    lines = [
+        "| strategy | macro F1 | accuracy | train s | trainable params | epochs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, row in table.iterrows():
+        row = row.to_dict()
+        epochs = row.get("epochs_run")
+        epochs = "-" if not epochs or (isinstance(epochs, float) and np.isnan(epochs)) else epochs
+        if isinstance(epochs, float):
+            epochs = f"{epochs:.1f}".rstrip("0").rstrip(".")
+        lines.append(
+            f"| {row['strategy']} | {_fmt_metric(row, 'f1_macro')} | "
+            f"{_fmt_metric(row, 'accuracy')} | {row['train_seconds']:.0f} | "
+            f"{int(row['trainable_params']):,} | {epochs} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def recommendation(table):
+    """A few sentences computed from a comparison table: what each strategy buys.
+
+    Names the best strategy by macro F1, the cheapest one within 3 % of it, and
+    how the best compares with the TF-IDF reference (saying so plainly when
+    TF-IDF is as good).
+    """
+    trained = table[~table["strategy"].isin(REFERENCE_ROWS)].sort_values(
+        "f1_macro", ascending=False
+    )
+    if trained.empty:
+        return ""
+    best = trained.iloc[0]
+    lines = [f"Best: {best['strategy']} (macro F1 {best['f1_macro']:.3f})."]
+    close = trained[
+        (trained["f1_macro"] >= 0.97 * best["f1_macro"])
+        & (trained["trainable_params"] < best["trainable_params"])
+    ]
+    if len(close):
+        alt = close.sort_values("trainable_params").iloc[0]
+        lines.append(
+            f"{alt['strategy']} gets {100 * alt['f1_macro'] / best['f1_macro']:.0f} % of "
+            f"{best['strategy']}'s macro F1 with "
+            f"{_percent(alt['trainable_params'], best['trainable_params'])} of its trainable "
+            f"parameters in {_percent(alt['train_seconds'], best['train_seconds'])} of its "
+            "training time."
+        )
+    tfidf = table[table["strategy"] == "tfidf_logreg"]
+    if len(tfidf):
+        gap = 100 * (best["f1_macro"] - tfidf.iloc[0]["f1_macro"])
+        if gap >= 1:
+            lines.append(
+                f"{best['strategy']} beats TF-IDF + logistic regression by {gap:.1f} points of "
+                "macro F1: here the pretrained model pays for itself."
+            )
+        elif gap > -1:
+            lines.append(
+                f"TF-IDF + logistic regression is within {abs(gap):.1f} points of "
+                f"{best['strategy']}: on this data TF-IDF is enough, in a fraction of a second."
+            )
+        else:
+            lines.append(
+                f"TF-IDF + logistic regression beats {best['strategy']} by {-gap:.1f} points of "
+                "macro F1: on this data TF-IDF is enough, in a fraction of a second."
+            )
+    return " ".join(lines)
+
+
+def _percent(part, whole):
+    share = 100 * float(part) / max(float(whole), 1e-12)
+    return f"{share:.1f} %" if share < 10 else f"{share:.0f} %"
+
+
+def write_atomic(path, write):
+    """Call `write(tmp_path)`, then move the file into place (no half-written files)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def plot_comparison(table, path):
+    """Macro F1 (with error bars over seeds, reference rows in grey), F1 vs
+    training time, per-epoch validation loss and confusion matrices, in one
+    300-DPI figure. Drawn on a `matplotlib.figure.Figure`: the process's
+    plotting backend (a notebook's, say) is left alone."""
+    from matplotlib.figure import Figure
+
+    confusions = table.attrs.get("confusion_matrices", {})
+    histories = table.attrs.get("histories", {})
+    labels = table.attrs.get("labels", [])
+    columns = max(len(confusions), 3)
+    fig = Figure(figsize=(4 * columns, 8.5))
+    grid = fig.add_gridspec(2, columns)
+
+    ordered = table.sort_values("f1_macro")
+    reference = ordered["strategy"].isin(REFERENCE_ROWS)
+    std = ordered["f1_macro_std"].fillna(0) if "f1_macro_std" in ordered else None
+    ax = fig.add_subplot(grid[0, 0])
+    ax.barh(
+        ordered["strategy"],
+        ordered["f1_macro"],
+        xerr=std,
+        color=np.where(reference, "0.7", "tab:blue"),
+        capsize=3,
+    )
+    ax.set(xlabel="macro F1 (test)", xlim=(0, 1), title="Macro F1 (grey: reference rows)")
+
+    ax = fig.add_subplot(grid[0, 1])
+    trained = table[~table["strategy"].isin(REFERENCE_ROWS)]
+    sizes = 40 + 260 * np.log10(trained["trainable_params"].clip(lower=1)) / 8
+    ax.scatter(trained["train_seconds"].clip(lower=0.01), trained["f1_macro"], s=sizes, alpha=0.7)
+    for _, row in trained.iterrows():
+        ax.annotate(row["strategy"], (max(row["train_seconds"], 0.01), row["f1_macro"]), fontsize=8)
+    for _, row in table[table["strategy"].isin(REFERENCE_ROWS)].iterrows():
+        ax.axhline(row["f1_macro"], color="0.6", linestyle="--", linewidth=1)
+        ax.annotate(row["strategy"], (0.01, row["f1_macro"]), fontsize=7, color="0.4",
+                    xycoords=("axes fraction", "data"))
+    ax.set(
+        xscale="log",
+        xlabel="training time (s, log)",
+        ylabel="macro F1",
+        title="F1 vs time (size: trainable params)",
+    )
+
+    ax = fig.add_subplot(grid[0, 2])
+    for strategy, history in histories.items():
+        key = "val_loss" if "val_loss" in history else "loss"
+        ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=strategy)
+    ax.set(xlabel="epoch", ylabel="validation loss", title="Per-epoch validation loss")
+    if histories:
+        ax.legend(fontsize=7)
+
+    for i, (strategy, matrix) in enumerate(confusions.items()):
+        ax = fig.add_subplot(grid[1, i])
+        ax.imshow(matrix, cmap="Blues")
+        for (r, c), v in np.ndenumerate(matrix):
+            ax.text(c, r, str(v), ha="center", va="center", fontsize=8)
+        ax.set(
+            title=strategy,
+            xlabel="predicted",
+            ylabel="true",
+            xticks=range(len(labels)),
+            yticks=range(len(labels)),
+        )
+        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_yticklabels(labels, fontsize=7)
+    fig.suptitle("Transfer learning strategies compared")
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=300, format="png"))
+
+
+HPARAM_METRICS = ("test/f1_macro", "test/accuracy", "train_seconds", "epochs_run")
+
+
+def write_hparams_config(experiment_dir, hparams):
+    """Declare the experiment's hyper-parameters and metrics for TensorBoard's
+    HParams dashboard (one sortable table of all runs)."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hp
+
+    with tf.summary.create_file_writer(experiment_dir).as_default():
+        hp.hparams_config(
+            hparams=[hp.HParam(name) for name in hparams],
+            metrics=[hp.Metric(tag) for tag in HPARAM_METRICS],
+        )
+
+
+def write_hparams(run_dir, hparams, metrics):
+    """One run's hyper-parameters and final metrics, for the HParams dashboard."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hp
+
+    os.makedirs(run_dir, exist_ok=True)
+    with tf.summary.create_file_writer(run_dir).as_default():
+        hp.hparams(hparams)
+        for tag in HPARAM_METRICS:
+            tf.summary.scalar(tag, float(metrics[tag]), step=0)

@@ -1,0 +1,199 @@
+"""The one registry of transfer strategies: what trains, how, and where the recipe comes from.
+
+`STRATEGIES` maps a name to a `Strategy`: a description, a training `Recipe`
+(learning rate, warmup, most epochs allowed) and a builder. The CLI's choices,
+`compare_strategies`, the models' default learning rates and the README table
+all read it; nothing else lists strategies.
+
+The most epochs a recipe allows is a ceiling, not a count: the mandatory
+`EarlyStopping(patience=3, restore_best_weights=True)` on the validation loss
+decides when a run stops and which epoch's weights it keeps. Strategies whose
+encoder is frozen train on cached features (milliseconds an epoch), so they
+get as many epochs as they need.
+"""
+
+import dataclasses
+
+from keras_transfer.checks import check_int
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a strategy trains.
+
+    Args:
+        learning_rate: peak learning rate.
+        max_epochs: the most epochs allowed; EarlyStopping usually ends sooner.
+        warmup_ratio: share of the run spent warming up linearly from 0, then
+            decaying linearly to 0 (AdamW). 0 means a constant rate with Adam,
+            halved by ReduceLROnPlateau when the validation loss stalls.
+        weight_decay: AdamW's decoupled weight decay (warmup recipes only).
+        source: where the recipe comes from.
+    """
+
+    learning_rate: float
+    max_epochs: int
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.01
+    source: str = ""
+
+    def optimizer(self, steps_per_epoch, epochs=None):
+        """A fresh optimizer for a run of `epochs` (default `max_epochs`) epochs.
+
+        Example:
+        >>> from keras_transfer.strategies import STRATEGIES
+        >>> STRATEGIES["full"].recipe.optimizer(steps_per_epoch=32).__class__.__name__
+        'AdamW'
+        """
+        import keras
+
+        from keras_transfer.optimizers import adamw_with_warmup
+
+        if not self.warmup_ratio:
+            return keras.optimizers.Adam(self.learning_rate)
+        check_int("steps_per_epoch", steps_per_epoch)
+        total_steps = steps_per_epoch * (epochs or self.max_epochs)
+        return adamw_with_warmup(
+            total_steps,
+            learning_rate=self.learning_rate,
+            warmup_ratio=self.warmup_ratio,
+            weight_decay=self.weight_decay,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Strategy:
+    """A named way of transferring: description, recipe and builder.
+
+    `build(label_names, max_length, preset, **options)` returns a compiled
+    model; `options` holds the strategy's own arguments with their defaults
+    (`unfreeze_last` for last_n, `lora_rank` for lora).
+    `pretrained` says whether pretrained weights are used; `in_default_run`
+    whether `python -m keras_transfer compare` runs it without `--strategies`.
+    """
+
+    name: str
+    description: str
+    recipe: Recipe
+    pretrained: bool = True
+    in_default_run: bool = True
+    options: dict = dataclasses.field(default_factory=dict)
+
+    def build(self, label_names, max_length=128, preset=None, **options):
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            raise ValueError(
+                f"Strategy {self.name!r} takes the options {list(self.options)}. "
+                f"Received: {', '.join(f'{k}={options[k]!r}' for k in unknown)}"
+            )
+        import keras_transfer as kt
+
+        if self.name == "embedding":
+            return kt.EmbeddingClassifier.from_word_vectors(
+                num_classes=len(label_names), max_length=max_length, label_names=label_names
+            )
+        return kt.TransformerClassifier.from_preset(
+            preset,
+            num_classes=len(label_names),
+            strategy=self.name,
+            max_length=max_length,
+            label_names=label_names,
+            **{**self.options, **options},
+        )
+
+
+_BERT = "Devlin et al. 2019 (BERT), section 5 and appendix A.3: AdamW, lr 2e-5 to 5e-5, 10 % warmup, 2-4 epochs"
+_SMALL_DATA = "Mosbach et al. 2021 (On the stability of fine-tuning BERT): small sets need warmup and more steps"
+
+STRATEGIES = {
+    s.name: s
+    for s in (
+        Strategy(
+            "embedding",
+            "frozen GloVe 50-d vectors, mean-pooled, + MLP head",
+            Recipe(
+                learning_rate=3e-3,
+                max_epochs=200,
+                source="Adam on a small head over frozen features; early stopping picks the epoch "
+                "(Goodfellow et al. 2016, 7.8). Features are cached: epochs cost milliseconds.",
+            ),
+        ),
+        Strategy(
+            "frozen",
+            "frozen transformer (feature extraction), head only",
+            Recipe(
+                learning_rate=1e-3,
+                max_epochs=200,
+                source="Feature extraction as in Howard & Ruder 2018 (ULMFiT) and the Keras transfer "
+                "learning guide: Adam 1e-3 on the head until validation loss stops improving.",
+            ),
+        ),
+        Strategy(
+            "last_n",
+            "top N transformer blocks + head",
+            Recipe(
+                learning_rate=1e-4,
+                max_epochs=6,
+                warmup_ratio=0.1,
+                source="Howard & Ruder 2018 (ULMFiT): top layers take larger steps than full "
+                f"fine-tuning; {_SMALL_DATA}.",
+            ),
+            options={"unfreeze_last": 2},
+        ),
+        Strategy(
+            "lora",
+            "LoRA adapters on query/value + head",
+            Recipe(
+                learning_rate=1e-3,
+                max_epochs=6,
+                warmup_ratio=0.1,
+                source="Hu et al. 2022 (LoRA), table 9: rank 8, lr 4e-4 to 5e-4 over many epochs on "
+                "GLUE; fewer steps here, so a larger rate.",
+            ),
+            options={"lora_rank": 8},
+        ),
+        Strategy(
+            "full",
+            "full fine-tuning",
+            Recipe(learning_rate=5e-5, max_epochs=4, warmup_ratio=0.1, source=f"{_BERT}; {_SMALL_DATA}."),
+        ),
+        Strategy(
+            "scratch",
+            "same architecture and tokenizer, random init",
+            Recipe(
+                learning_rate=5e-4,
+                max_epochs=4,
+                warmup_ratio=0.1,
+                source="Random init of the same model, trained like a small transformer from "
+                "scratch (Vaswani et al. 2017: warmup then decay, larger rate than fine-tuning).",
+            ),
+            pretrained=False,
+            in_default_run=False,
+        ),
+    )
+}
+DEFAULT_RUN = tuple(name for name, s in STRATEGIES.items() if s.in_default_run)
+TRANSFORMER_STRATEGIES = tuple(name for name in STRATEGIES if name != "embedding")
+
+
+def get_strategy(name):
+    """The registered `Strategy` called `name`, or a ValueError listing them."""
+    if name not in STRATEGIES:
+        raise ValueError(
+            f"`strategy` must be one of {list(STRATEGIES)}. Received: strategy={name!r}"
+        )
+    return STRATEGIES[name]
+
+
+def check_strategies(strategies):
+    """A list of registered strategy names from a list or a comma-separated string."""
+    if isinstance(strategies, str):
+        strategies = [s.strip() for s in strategies.split(",") if s.strip()]
+    strategies = list(strategies)
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if not strategies or unknown or len(set(strategies)) != len(strategies):
+        raise ValueError(
+            f"`strategies` must be a non-empty list of distinct names from {list(STRATEGIES)}. "
+            f"Received: strategies={strategies!r}"
+        )
+    return strategies
