@@ -1,4 +1,4 @@
-"""Seed 001's English/Vietnamese sentiment example.
+"""English/Vietnamese sentiment example.
 
     python examples/vietnamese.py --preset /path/to/multilingual-model   # e.g. a local
                                           # bert-base-multilingual-cased or XLM-R folder

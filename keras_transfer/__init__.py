@@ -1,12 +1,63 @@
 """keras_transfer: transfer learning for NLP on Keras 3 (TensorFlow, JAX, PyTorch).
 
-Importing the package is cheap; Keras loads on first use of a model, callback
-or schedule.
+Importing the package imports Keras and keras-hub and registers the toolkit's
+serializable classes (models, layers, schedules, optimizers, metrics), so that
+`keras.saving.load_model` reads a saved model right after `import
+keras_transfer`. TensorFlow's C++ start-up notes are silenced during that
+import unless `TF_CPP_MIN_LOG_LEVEL` is set. Everything else loads on first use.
 """
 
 import importlib
+import os
+import sys
 
 from keras_transfer.platform import detect_platform, log_dir
+
+# Modules whose import registers classes with `keras.saving`.
+_SERIALIZABLE = (
+    "keras_transfer.layers.masked_global_pooling",
+    "keras_transfer.metrics",
+    "keras_transfer.schedules",
+    "keras_transfer.optimizers",
+    "keras_transfer.models.base",
+    "keras_transfer.models.embedding_classifier",
+    "keras_transfer.models.transformer_classifier",
+)
+
+
+def _import_keras_quietly():
+    """Import keras-hub (and with it Keras and TensorFlow) with TensorFlow's C++
+    start-up notes (CUDA probing, oneDNN, CPU features) kept off stderr, unless
+    the user set TF_CPP_MIN_LOG_LEVEL."""
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "keras_hub" in sys.modules:
+        import keras_hub  # noqa: F401
+
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (some notebooks, services)
+        saved = None
+    try:
+        if saved is None:
+            import keras_hub  # noqa: F401
+        else:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+                try:
+                    import keras_hub  # noqa: F401
+                finally:
+                    os.dup2(saved, 2)
+    finally:
+        if saved is not None:
+            os.close(saved)
+        del os.environ["TF_CPP_MIN_LOG_LEVEL"]  # read once at start-up; not passed on
+
+
+_import_keras_quietly()
+for _module in _SERIALIZABLE:
+    importlib.import_module(_module)
 
 __version__ = "0.1.0"
 

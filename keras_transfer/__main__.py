@@ -1,7 +1,6 @@
 """Command line: python -m keras_transfer compare ...   (also: keras-transfer compare ...)"""
 
 import argparse
-import os
 import sys
 
 from keras_transfer.strategies import DEFAULT_RUN, STRATEGIES
@@ -237,28 +236,8 @@ def _compare(args):
     )
 
 
-def _import_quietly():
-    """Import TensorFlow and keras-hub with the C++ start-up notes (CUDA probing,
-    oneDNN, CPU features) silenced, unless the user set TF_CPP_MIN_LOG_LEVEL."""
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                import keras_hub  # noqa: F401  (imports keras and tensorflow)
-            finally:
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
-
-
 def main(argv=None):
     args = _parser().parse_args(argv)
-    _import_quietly()
     try:
         {"compare": _compare, "predict": _predict, "serve": _serve}[args.command](args)
     except ValueError as e:

@@ -443,7 +443,7 @@ _ENDINGS = ("", ".", "!", "!!", "?", "...")
 
 
 def augment_punctuation(frame, copies=1, seed=0):
-    """Seed 001's augmentation: add copies of each text with other punctuation and case.
+    """Augmentation: add copies of each text with other punctuation and case.
 
     Each copy swaps the ending punctuation (`.`, `!`, `?`, `...` or none) and,
     every other copy, the case of the first letter. Labels are kept. Augment

@@ -57,7 +57,7 @@ class SparseRecall(_OneHotLabels, keras.metrics.Recall):
 
 
 def classification_metrics(num_classes):
-    """Seed 001's metrics: accuracy, and precision/recall of class 1 when binary."""
+    """The default metrics: accuracy, and precision/recall of class 1 when binary."""
     metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     if num_classes == 2:
         metrics += [SparsePrecision(num_classes=2), SparseRecall(num_classes=2)]

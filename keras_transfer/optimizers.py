@@ -13,7 +13,7 @@ def adamw_with_warmup(
     weight_decay=0.01,
     clipnorm=1.0,
 ):
-    """Seed 002/004's recipe: AdamW, weight decay 0.01, linear warmup then linear decay.
+    """The BERT fine-tuning recipe: AdamW, weight decay 0.01, linear warmup then linear decay.
 
     Args:
         total_steps: optimizer steps of the whole run (epochs x batches per epoch).
@@ -38,7 +38,7 @@ def adamw_with_warmup(
 
 
 def layerwise_multipliers(model, decay=0.95):
-    """Discriminative learning-rate factors for a transformer classifier (seed 004).
+    """Discriminative learning-rate factors for a transformer classifier (layer-wise decay).
 
     Block `l` of `L` (0 = bottom) gets `decay ** (L - l)`, the embeddings
     `decay ** (L + 1)`, the head 1. Keys are the first component of variable

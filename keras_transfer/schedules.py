@@ -118,7 +118,7 @@ def attach_plateau_schedule(optimizer):
 
 
 def exponential_decay(initial_learning_rate=2e-5, decay_steps=100, decay_rate=0.96, staircase=True):
-    """Seed 001's schedule: Keras' `ExponentialDecay`, checked and plateau-scalable.
+    """The default fine-tuning schedule: Keras' `ExponentialDecay`, checked and plateau-scalable.
 
     `lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)`,
     with the exponent floored when `staircase=True`.
@@ -141,7 +141,7 @@ def exponential_decay(initial_learning_rate=2e-5, decay_steps=100, decay_rate=0.
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
 class WarmupLinearDecay(LearningRateSchedule):
-    """Linear warmup to `peak_learning_rate`, then linear decay (seeds 002/004).
+    """Linear warmup to `peak_learning_rate`, then linear decay (BERT's fine-tuning schedule).
 
     The schedule of Hugging Face's `get_linear_schedule_with_warmup`:
     `lr(step) = peak * step / warmup_steps` while `step < warmup_steps`, then

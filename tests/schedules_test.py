@@ -13,7 +13,7 @@ def values(schedule, steps=STEPS):
 
 
 def test_exponential_decay_matches_formula():
-    schedule = exponential_decay()  # seed 001: 2e-5, 100 steps, 0.96, staircase
+    schedule = exponential_decay()  # defaults: 2e-5, 100 steps, 0.96, staircase
     expected = 2e-5 * 0.96 ** np.floor(np.array(STEPS) / 100)
     np.testing.assert_allclose(values(schedule), expected, rtol=1e-6)
 

@@ -53,7 +53,7 @@ def test_summary_blocks(tiny_preset):
     model = kt.TransformerClassifier.from_preset(
         tiny_preset, strategy="last_n", unfreeze_last=1, max_length=16
     )
-    assert model.pooling == "cls"  # a plain keras-hub preset: seed 001's [CLS]
+    assert model.pooling == "cls"  # a plain keras-hub preset: the [CLS] vector
     summary = kt.trainable_summary(model).set_index("block")
     assert list(summary.index) == [
         "embeddings",

@@ -16,7 +16,7 @@ _RESERVED_IDS = 2
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
 class EmbeddingClassifier(TransferModel):
-    """Text classifier on frozen pretrained word vectors (seed 001's feature extractor).
+    """Text classifier on frozen pretrained word vectors (feature extraction).
 
     text -> `preprocessor` (a `keras.layers.TextVectorization`: lowercase, strip
     punctuation, split on spaces, pad to `max_length`) -> frozen `embedding` ->
@@ -161,7 +161,7 @@ class EmbeddingClassifier(TransferModel):
         )
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        """Seed 001's settings by default: Adam(1e-3), sparse categorical
+        """Defaults: Adam(1e-3), sparse categorical
         cross-entropy, accuracy / precision / recall."""
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(1e-3)

@@ -22,7 +22,7 @@ class TransformerClassifier(TransferModel):
 
     text -> `preprocessor` (tokenize, pad/truncate to `max_length`) -> `backbone`
     -> [CLS] vector (or masked mean over tokens) -> Dense 128 relu -> Dropout 0.3
-    -> softmax (seed 001's head). What trains is set by `strategy`:
+    -> softmax. What trains is set by `strategy`:
 
     | strategy  | trains                                                    |
     |-----------|-----------------------------------------------------------|
@@ -154,7 +154,7 @@ class TransformerClassifier(TransferModel):
                 (128 by default; 64 is plenty for short texts).
             pooling: `"cls"`, `"mean"`, or `"auto"` (default): mean for a
                 sentence-transformers folder whose pooling config says mean
-                (as all-MiniLM-L6-v2's does), else [CLS] as in seed 001.
+                (as all-MiniLM-L6-v2's does), else the [CLS] vector.
             **kwargs: `unfreeze_last`, `lora_rank`, `label_names`, `hidden_units`,
                 `dropout`, `name`.
         """
@@ -183,8 +183,8 @@ class TransformerClassifier(TransferModel):
 
         `layer_decay` (e.g. 0.95) gives the default optimizer discriminative
         learning rates: block l of L at `lr * layer_decay ** (L - l)`, the
-        embeddings at `lr * layer_decay ** (L + 1)`, the head at `lr` (seed 004).
-        For seed 002/004's AdamW recipe pass
+        embeddings at `lr * layer_decay ** (L + 1)`, the head at `lr` (layer-wise learning-rate decay).
+        For AdamW with warmup pass
         `optimizer=kt.adamw_with_warmup(total_steps)`, or `kt.LayerwiseAdamW` to
         combine both."""
         if layer_decay is not None and optimizer != "auto":

@@ -1,0 +1,34 @@
+# Two commands for a fresh machine:
+#   make          set everything up (virtual environment included), then run the main job
+#   make test     run the test suite once per Keras backend, each in its own process
+# Also: make setup, make smoke, make compare ARGS="--seeds 3", make test BACKENDS=jax
+
+PYTHON ?= python3
+VENV ?= .venv
+BACKENDS ?= tensorflow jax torch
+ARGS ?=
+PY := $(VENV)/bin/python
+
+.PHONY: all compare smoke setup test
+all: compare
+
+$(VENV)/.installed: pyproject.toml setup.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	. $(VENV)/bin/activate && bash setup.sh
+	touch $@
+
+setup: $(VENV)/.installed
+
+compare: setup
+	$(PY) -m keras_transfer compare $(ARGS)
+
+smoke: setup
+	$(PY) -m keras_transfer compare --smoke --overwrite --out comparison_smoke $(ARGS)
+
+test: setup
+	@status=0; for backend in $(BACKENDS); do \
+	  echo "=== KERAS_BACKEND=$$backend"; start=$$(date +%s); \
+	  KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	  echo "=== KERAS_BACKEND=$$backend: exit $$rc in $$(( $$(date +%s) - start )) s"; \
+	  [ $$rc -eq 0 ] || status=1; \
+	done; exit $$status

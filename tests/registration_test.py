@@ -1,0 +1,45 @@
+"""Saved models load after a bare `import keras_transfer`, in a fresh process."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import keras_transfer as kt
+from tests.helpers import tiny_vectors
+
+LOAD = """
+import sys, numpy as np, keras_transfer, keras
+texts = ["a good film", "a bad film"]
+for path in sys.argv[1:]:
+    model = keras.saving.load_model(path)
+    np.save(path + ".npy", model.predict(texts, verbose=0))
+"""
+
+
+def test_saved_models_load_in_a_fresh_process(tmp_path, tiny_preset):
+    texts = ["a good film", "a bad film"]
+    models = {
+        "embedding.keras": kt.EmbeddingClassifier.from_word_vectors(tiny_vectors(), max_length=8),
+        "transformer.keras": kt.TransformerClassifier.from_preset(
+            tiny_preset, strategy="lora", max_length=8
+        ),
+    }
+    paths = []
+    for name, model in models.items():
+        model.compile(optimizer=kt.adamw_with_warmup(10))  # a registered schedule too
+        model.save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD, *paths], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name, model in models.items():
+        np.testing.assert_allclose(
+            np.load(tmp_path / f"{name}.npy"), model.predict(texts, verbose=0), atol=1e-5
+        )
+    # TensorFlow's C++ start-up notes stay off a user's stderr (Keras, imported
+    # after the toolkit, prints none either).
+    assert "cuda" not in result.stderr.lower() and "oneDNN" not in result.stderr, result.stderr
