@@ -126,7 +126,9 @@ def compare_strategies(
     )
 
     state = _State(labels.names, experiment_dir, out)
-    for row, predicted in _reference_rows(x_train + x_val, np.concatenate([y_train, y_val]), x_test):
+    for row, predicted in _reference_rows(
+        x_train + x_val, np.concatenate([y_train, y_val]), x_test
+    ):
         state.add(row, y_test, predicted, seed=seed, hparams=common)
     state.write()
     total = len(strategies) * seeds
@@ -137,8 +139,8 @@ def compare_strategies(
         max_epochs = epochs or recipe.max_epochs
         if verbose:
             print(
-                f"[{number}/{total}] {strategy:<9} training (seed {run_seed}, lr {recipe.learning_rate:g}, "
-                f"at most {max_epochs} epochs) ...",
+                f"[{number}/{total}] {strategy:<9} training (seed {run_seed}, "
+                f"lr {recipe.learning_rate:g}, at most {max_epochs} epochs) ...",
                 end="",
                 flush=True,
             )
@@ -280,9 +282,11 @@ class _State:
             frame["accuracy_std"], frame["f1_macro_std"] = std["accuracy"], std["f1_macro"]
             frame = frame.reset_index()
         frame["seeds"] = frame["strategy"].map(seeds)
-        frame = frame.drop(columns="seed").sort_values(
-            "f1_macro", ascending=False, kind="stable"
-        ).reset_index(drop=True)
+        frame = (
+            frame.drop(columns="seed")
+            .sort_values("f1_macro", ascending=False, kind="stable")
+            .reset_index(drop=True)
+        )
         frame.attrs.update(
             confusion_matrices=dict(self.confusions),
             histories=dict(self.histories),
@@ -390,7 +394,9 @@ def _strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank):
                 f"Received: max_length={max_length}"
             )
         if "last_n" in strategies:
-            n = options["last_n"].get("unfreeze_last", STRATEGIES["last_n"].options["unfreeze_last"])
+            n = options["last_n"].get(
+                "unfreeze_last", STRATEGIES["last_n"].options["unfreeze_last"]
+            )
             check_int("unfreeze_last", n)
             if blocks is not None and n > blocks:
                 if unfreeze_last is not None:

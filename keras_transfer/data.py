@@ -80,8 +80,8 @@ def check_labels(y, num_classes, name="y"):
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise ValueError(
-            f"`{name}` must hold class ids from 0 to {num_classes - 1} (num_classes={num_classes}). "
-            f"Received: {name}[{i}]={values[i]!r}"
+            f"`{name}` must hold class ids from 0 to {num_classes - 1} "
+            f"(num_classes={num_classes}). Received: {name}[{i}]={values[i]!r}"
         )
     return values.astype("int32")
 
@@ -151,12 +151,15 @@ def shuffle_seed():
     return int(np.random.randint(0, 2**31 - 1))
 
 
-def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None):
+def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=None):
     """A `tf.data` pipeline of `(x, labels[, weights])` batches.
 
-    `x` is texts or an array of features. With a `seed` the rows are
-    reshuffled each epoch, the same order for texts and for their cached
-    features; without, they stay in order.
+    `x` is texts or an array of features. With a `seed` the rows are shuffled
+    each epoch, in an order drawn from `(seed, epoch)`, where `epoch` is a
+    `tf.Variable` that `EpochCounter` sets as each epoch begins. The order of
+    epoch k is thus the same whether the run started at epoch 0 or resumed at
+    epoch k (BackupAndRestore), and the same for texts and for their cached
+    features. Without a seed the rows stay in order.
     """
     import tensorflow as tf
 
@@ -165,10 +168,34 @@ def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None):
     columns = [np.asarray(x), np.asarray(y)]
     if sample_weight is not None:
         columns.append(np.asarray(sample_weight, dtype="float32"))
-    ds = tf.data.Dataset.from_tensor_slices(tuple(columns))
-    if seed is not None:
-        ds = ds.shuffle(len(columns[0]), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size)
+    if seed is None:
+        return tf.data.Dataset.from_tensor_slices(tuple(columns)).batch(batch_size)
+    if epoch is None:
+        raise ValueError("A shuffled dataset needs its `epoch` variable (see EpochCounter).")
+    tensors = tuple(tf.constant(c) for c in columns)
+    n = len(columns[0])
+
+    def order(_):
+        pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+        return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=pair)
+
+    indices = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size)
+    return indices.map(lambda i: tuple(tf.gather(t, i) for t in tensors))
+
+
+def epoch_counter():
+    """`(variable, callback)`: the callback keeps the variable at the current
+    epoch number, for `batched_dataset(..., epoch=variable)`."""
+    import keras
+    import tensorflow as tf
+
+    variable = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    class EpochCounter(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            variable.assign(epoch)
+
+    return variable, EpochCounter()
 
 
 # === Loading ===
@@ -305,7 +332,7 @@ def load_texts(data, text_column="text", label_column="label"):
     return out
 
 
-def load_bundled(name="fine_foods"):
+def load_bundled(name="rotten_tomatoes"):
     """A dataset that ships with the package: `(train, test)` DataFrames.
 
     - `"rotten_tomatoes"`: 3,613 / 1,250 real Rotten Tomatoes critic snippets
@@ -338,7 +365,9 @@ def load_hub_dataset(name="imdb"):
     """IMDb (or another Hugging Face dataset) for users with internet: `(train, test)`.
 
     Needs the `datasets` package and a connection; offline it fails with a
-    clear message. The bundled `load_bundled("fine_foods")` works everywhere.
+    clear message naming the cause; other errors (a wrong dataset name, say)
+    come through as the `datasets` library raised them. The bundled
+    `load_bundled("rotten_tomatoes")` works everywhere.
     """
     repo = HUB_DATASETS.get(name, name)
     try:
@@ -346,15 +375,15 @@ def load_hub_dataset(name="imdb"):
     except ImportError:
         raise ValueError(
             f"Loading {repo!r} needs `pip install datasets` and internet. Offline, use the "
-            f"bundled data: load_bundled('fine_foods'). Received: name={name!r}"
+            f"bundled data: load_bundled('rotten_tomatoes'). Received: name={name!r}"
         ) from None
     try:
         ds = datasets.load_dataset(repo)
-    except Exception as e:  # network errors come in many types
+    except (OSError, ConnectionError) as e:  # offline, DNS, timeouts, missing files
         raise ValueError(
-            f"Could not download {repo!r} ({type(e).__name__}). Without internet, use "
-            f"load_bundled('fine_foods'). Received: name={name!r}"
-        ) from None
+            f"Could not download {repo!r} ({type(e).__name__}: {e}). Without internet, use "
+            f"load_bundled('rotten_tomatoes'). Received: name={name!r}"
+        ) from e
     return ds["train"].to_pandas(), ds["test"].to_pandas()
 
 

@@ -9,9 +9,13 @@ weights, the preprocessor (with its vocabulary and `max_length`) and the texts.
 A changed weight, vocabulary, length or text gives a new key, never a stale hit.
 
 The disk cache lives in `$KERAS_TRANSFER_CACHE/features` (default
-`~/.cache/keras_transfer/features`), one `.npy` file per key; delete the folder
-to clear it. `TransferModel.fit` uses this class; users turn it off with
-`fit(..., cache_features=False)`.
+`~/.cache/keras_transfer/features`), one `.npz` file per key holding the
+features and their SHA-256 (a file that does not match is recomputed, never
+trusted). It holds at most `$KERAS_TRANSFER_CACHE_MAX_MB` megabytes (default
+2048); the least recently used entries go first. A cache folder that cannot be
+written (read-only, full disk) is not an error: the features stay in memory and
+one warning says so. Delete the folder to clear it. `TransferModel.fit` uses
+this class; users turn it off with `fit(..., cache_features=False)`.
 """
 
 import collections
@@ -19,6 +23,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 
 import keras
 import numpy as np
@@ -27,6 +32,23 @@ import numpy as np
 _MEMORY = collections.OrderedDict()
 _MEMORY_LIMIT_BYTES = 1 << 30
 CACHE_MODES = (True, False, "memory")
+DEFAULT_DISK_LIMIT_MB = 2048
+_WARNED_FOLDERS = set()
+
+
+def disk_limit_bytes():
+    """`$KERAS_TRANSFER_CACHE_MAX_MB` (default 2048) in bytes."""
+    value = os.environ.get("KERAS_TRANSFER_CACHE_MAX_MB", str(DEFAULT_DISK_LIMIT_MB))
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = -1
+    if not megabytes >= 0:
+        raise ValueError(
+            "KERAS_TRANSFER_CACHE_MAX_MB must be a number of megabytes >= 0. "
+            f"Received: KERAS_TRANSFER_CACHE_MAX_MB={value!r}"
+        )
+    return int(megabytes * (1 << 20))
 
 
 def default_cache_dir():
@@ -63,6 +85,10 @@ def _vocabulary(preprocessor):
     if hasattr(tokenizer, "get_vocabulary"):
         return [str(word) for word in tokenizer.get_vocabulary()]
     return None
+
+
+def _sha256(features):
+    return hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()
 
 
 def _trim_padding(batch, multiple=16):
@@ -162,7 +188,7 @@ class FeatureCache:
         return h.hexdigest()[:40]
 
     def path(self, key):
-        return os.path.join(self.cache_dir, f"{key}.npy")
+        return os.path.join(self.cache_dir, f"{key}.npz")
 
     def features(self, texts):
         """The features of `texts` (a list or array of strings), as float32 numpy."""
@@ -197,17 +223,57 @@ class FeatureCache:
         if not os.path.exists(path):
             return None
         try:
-            features = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
+            with np.load(path, allow_pickle=False) as stored:
+                features, digest = stored["features"], str(stored["sha256"])
+        except (OSError, ValueError, KeyError, EOFError):
             return None  # a partial or foreign file: recompute and overwrite
-        return features if len(features) == count else None
+        if digest != _sha256(features) or len(features) != count:
+            return None  # corrupt: recompute, never trust it
+        try:
+            os.utime(path)  # recently used: evicted last
+        except OSError:
+            pass
+        return features
 
     def _save(self, key, features):
-        os.makedirs(self.cache_dir, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, features, allow_pickle=False)
-        os.replace(tmp, self.path(key))
+        try:
+            os.makedirs(self.cache_dir, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".npz.tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    np.savez(f, features=features, sha256=np.array(_sha256(features)))
+                os.replace(tmp, self.path(key))
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+            self._evict(keep=self.path(key))
+        except OSError as e:
+            self.disk = False
+            if self.cache_dir not in _WARNED_FOLDERS:
+                _WARNED_FOLDERS.add(self.cache_dir)
+                warnings.warn(
+                    f"The feature cache folder {self.cache_dir!r} cannot be written "
+                    f"({e.strerror or e}); features are kept in memory only. Set "
+                    "KERAS_TRANSFER_CACHE to a writable folder to keep them between runs.",
+                    stacklevel=2,
+                )
+
+    def _evict(self, keep):
+        """Delete the least recently used entries beyond the disk limit."""
+        limit = disk_limit_bytes()
+        entries = []
+        for name in os.listdir(self.cache_dir):
+            path = os.path.join(self.cache_dir, name)
+            if name.endswith(".npz") and os.path.isfile(path):
+                stat = os.stat(path)
+                entries.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= limit:
+                break
+            if path != keep:
+                os.remove(path)
+                total -= size
 
     @staticmethod
     def _remember(key, features):

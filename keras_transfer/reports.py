@@ -145,8 +145,13 @@ def plot_comparison(table, path):
         ax.annotate(row["strategy"], (max(row["train_seconds"], 0.01), row["f1_macro"]), fontsize=8)
     for _, row in table[table["strategy"].isin(REFERENCE_ROWS)].iterrows():
         ax.axhline(row["f1_macro"], color="0.6", linestyle="--", linewidth=1)
-        ax.annotate(row["strategy"], (0.01, row["f1_macro"]), fontsize=7, color="0.4",
-                    xycoords=("axes fraction", "data"))
+        ax.annotate(
+            row["strategy"],
+            (0.01, row["f1_macro"]),
+            fontsize=7,
+            color="0.4",
+            xycoords=("axes fraction", "data"),
+        )
     ax.set(
         xscale="log",
         xlabel="training time (s, log)",

@@ -79,6 +79,11 @@ class Predictor:
 
     def predict_batch(self, texts, batch_size=32):
         """Predict a list of texts; returns one result dict per text (empty list in, empty out)."""
+        if isinstance(texts, (str, bytes)):
+            raise ValueError(
+                "`texts` must be a list of texts, not a single string (use `predict(text)`). "
+                f"Received: texts={texts!r:.80}"
+            )
         texts = list(texts)
         if not texts:
             return []
@@ -121,7 +126,9 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     Endpoints: `POST /predict` `{"text": str}`; `POST /predict_batch`
     `{"texts": [str, ...]}` (at most `max_batch_size`); `GET /health`;
     `GET /info` (labels, backend, model name). Invalid bodies (missing or empty
-    text, wrong types, oversize batch or text) get a 422 with the reason.
+    text, wrong types, text that is not valid Unicode) get a 422, a batch of
+    more than `max_batch_size` texts or a text longer than `max_text_chars`
+    characters a 413; the answer says why and never echoes the input.
 
     Example:
     >>> from keras_transfer.serving import create_app   # doctest: +SKIP
@@ -130,11 +137,23 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     from typing import Annotated
 
     from fastapi import FastAPI
-    from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
     predictor = Predictor(model_path)
+
+    def encodable(text):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text is not valid Unicode (it holds a lone surrogate)") from None
+        return text
+
     Text = Annotated[
-        str, StringConstraints(strip_whitespace=False, min_length=1, max_length=max_text_chars)
+        str,
+        StringConstraints(strip_whitespace=False, min_length=1, max_length=max_text_chars),
+        AfterValidator(encodable),
     ]
 
     class TextIn(BaseModel):
@@ -154,6 +173,21 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
 
     app = FastAPI(title="keras_transfer", description=f"Serving {predictor.info['name']}")
     app.state.predictor = predictor
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request, exc):
+        # Say what is wrong and where, never echo the input back: it may be a
+        # megabyte long, or not encodable at all.
+        errors = [
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
+        too_large = any(e["type"] in ("string_too_long", "too_long") for e in errors)
+        return JSONResponse({"detail": errors}, status_code=413 if too_large else 422)
 
     @app.get("/health")
     def health():

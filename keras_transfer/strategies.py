@@ -102,8 +102,14 @@ class Strategy:
         )
 
 
-_BERT = "Devlin et al. 2019 (BERT), section 5 and appendix A.3: AdamW, lr 2e-5 to 5e-5, 10 % warmup, 2-4 epochs"
-_SMALL_DATA = "Mosbach et al. 2021 (On the stability of fine-tuning BERT): small sets need warmup and more steps"
+_BERT = (
+    "Devlin et al. 2019 (BERT), section 5 and appendix A.3: AdamW, lr 2e-5 to 5e-5, "
+    "10 % warmup, 2-4 epochs"
+)
+_SMALL_DATA = (
+    "Mosbach et al. 2021 (On the stability of fine-tuning BERT): small sets need warmup "
+    "and more steps"
+)
 
 STRATEGIES = {
     s.name: s
@@ -124,8 +130,9 @@ STRATEGIES = {
             Recipe(
                 learning_rate=1e-3,
                 max_epochs=200,
-                source="Feature extraction as in Howard & Ruder 2018 (ULMFiT) and the Keras transfer "
-                "learning guide: Adam 1e-3 on the head until validation loss stops improving.",
+                source="Feature extraction as in Howard & Ruder 2018 (ULMFiT) and the Keras "
+                "transfer learning guide: Adam 1e-3 on the head until validation loss stops "
+                "improving.",
             ),
         ),
         Strategy(
@@ -147,15 +154,20 @@ STRATEGIES = {
                 learning_rate=1e-3,
                 max_epochs=6,
                 warmup_ratio=0.1,
-                source="Hu et al. 2022 (LoRA), table 9: rank 8, lr 4e-4 to 5e-4 over many epochs on "
-                "GLUE; fewer steps here, so a larger rate.",
+                source="Hu et al. 2022 (LoRA), table 9: rank 8, lr 4e-4 to 5e-4 over many "
+                "epochs on GLUE; fewer steps here, so a larger rate.",
             ),
             options={"lora_rank": 8},
         ),
         Strategy(
             "full",
             "full fine-tuning",
-            Recipe(learning_rate=5e-5, max_epochs=4, warmup_ratio=0.1, source=f"{_BERT}; {_SMALL_DATA}."),
+            Recipe(
+                learning_rate=5e-5,
+                max_epochs=4,
+                warmup_ratio=0.1,
+                source=f"{_BERT}; {_SMALL_DATA}.",
+            ),
         ),
         Strategy(
             "scratch",

@@ -104,6 +104,8 @@ def trainable_summary(model):
         columns=["block", "trainable_params", "frozen_params"],
     )
     table["total_params"] = table["trainable_params"] + table["frozen_params"]
+    total = {c: int(table[c].sum()) for c in ("trainable_params", "frozen_params", "total_params")}
+    table = pd.concat([table, pd.DataFrame([{"block": "total", **total}])], ignore_index=True)
     table.insert(
         1,
         "trainable",
@@ -112,12 +114,7 @@ def trainable_summary(model):
             for t, f in zip(table["trainable_params"], table["frozen_params"], strict=True)
         ],
     )
-    total = {
-        "block": "total",
-        "trainable": "partial",
-        **{c: int(table[c].sum()) for c in ("trainable_params", "frozen_params", "total_params")},
-    }
-    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    return table
 
 
 def trainable_count(model):

@@ -52,9 +52,7 @@ def test_balanced_class_weight_weighs_the_loss(cache_features):
         verbose=0,
     )
     # Keras' reduction: sum(w_i * loss_i) / batch size.
-    np.testing.assert_allclose(
-        history.history["loss"][0], np.sum(weights * losses) / 24, rtol=1e-5
-    )
+    np.testing.assert_allclose(history.history["loss"][0], np.sum(weights * losses) / 24, rtol=1e-5)
     same = dropout_free_model()
     same.set_weights(model.get_weights())  # unchanged: the learning rate is 0
     unweighted = same.fit(

@@ -120,5 +120,53 @@ def test_split_sizes_are_checked(frame):
 
 
 def test_hub_dataset_offline_is_a_clear_error():
-    with pytest.raises(ValueError, match="load_bundled\\('fine_foods'\\)"):
+    with pytest.raises(ValueError, match="load_bundled\\('rotten_tomatoes'\\)"):
         data.load_hub_dataset("imdb")
+
+
+def test_hub_dataset_keeps_the_real_cause(monkeypatch):
+    import sys
+    import types
+
+    fake = types.ModuleType("datasets")
+
+    def offline(repo):
+        raise ConnectionError("name resolution failed")
+
+    fake.load_dataset = offline
+    monkeypatch.setitem(sys.modules, "datasets", fake)
+    with pytest.raises(ValueError, match="ConnectionError: name resolution failed"):
+        data.load_hub_dataset("imdb")
+
+    def wrong_name(repo):
+        raise KeyError("no split 'train'")
+
+    fake.load_dataset = wrong_name
+    with pytest.raises(KeyError, match="no split"):  # not a download problem: as raised
+        data.load_hub_dataset("imdb")
+
+
+def test_bundled_default_data_is_real_and_balanced():
+    train, test = kt.load_bundled("rotten_tomatoes")
+    assert (len(train), len(test)) == (3613, 1250)
+    assert set(train["label"]) == set(test["label"]) == {"positive", "negative"}
+    assert 0.45 < (train["label"] == "positive").mean() < 0.55
+    assert not set(train["movie"]) & set(test["movie"])  # unseen movies in test
+
+
+def test_shuffled_order_follows_seed_and_epoch():
+    x = np.arange(20).reshape(20, 1)  # features, as the cached path feeds them
+    epoch, counter = data.epoch_counter()
+    ds = data.batched_dataset(x, x[:, 0] % 2, batch_size=20, seed=3, epoch=epoch)
+
+    def order():
+        return next(iter(ds))[0].numpy()[:, 0].tolist()
+
+    first = order()
+    assert first == order() and sorted(first) == list(range(20)) and first != list(range(20))
+    counter.on_epoch_begin(1)
+    second = order()
+    assert second != first and sorted(second) == list(range(20))
+    counter.on_epoch_begin(0)
+    assert order() == first  # epoch 0's order again, as after a resume
+    assert data.batched_dataset(x, x, batch_size=8).cardinality().numpy() == 3  # no seed: in order

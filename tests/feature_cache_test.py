@@ -196,3 +196,51 @@ def test_features_by_length_equal_full_padding(vocab):
     features = FeatureCache(model, disk=False, batch_size=8).features(texts)
     expected = model.feature_model().predict(model.preprocessor(texts), verbose=0)
     np.testing.assert_allclose(features, expected, atol=1e-5)
+
+
+def test_unwritable_cache_folder_falls_back_to_memory(tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("KERAS_TRANSFER_CACHE", str(blocker))
+    with pytest.warns(UserWarning, match="cannot be written.*memory only") as caught:
+        history, _ = fit(embedding_classifier(), cache=True)
+        fit(embedding_classifier(), cache=True)  # warned once per folder
+    assert len([w for w in caught if "cannot be written" in str(w.message)]) == 1
+    assert len(history["loss"]) == 2
+    assert blocker.read_text().startswith("a file")
+
+
+def test_tampered_cache_entry_fails_its_checksum(monkeypatch):
+    model = embedding_classifier()
+    texts, _ = sentiment_texts(8)
+    cache = FeatureCache(model)
+    expected = cache.features(texts)
+    path = cache.path(cache.key(texts))
+    with np.load(path) as stored:
+        digest = stored["sha256"]
+    np.savez(path, features=expected + 1.0, sha256=digest)  # well-formed, wrong values
+    FeatureCache.clear_memory()
+    calls = []
+    compute = FeatureCache.compute
+    monkeypatch.setattr(
+        FeatureCache, "compute", lambda self, t: calls.append(1) or compute(self, t)
+    )
+    np.testing.assert_array_equal(FeatureCache(model).features(texts), expected)
+    assert calls == [1]
+
+
+def test_disk_cache_keeps_to_its_size_limit(monkeypatch):
+    model = embedding_classifier()
+    cache = FeatureCache(model)
+    first, second = sentiment_texts(16, seed=1)[0], sentiment_texts(16, seed=2)[0]
+    cache.features(first)
+    size = os.path.getsize(cache.path(cache.key(first)))
+    os.utime(cache.path(cache.key(first)), (1, 1))  # least recently used
+    # Room for one entry and a half: the older one goes.
+    monkeypatch.setenv("KERAS_TRANSFER_CACHE_MAX_MB", str(1.5 * size / (1 << 20)))
+    cache.features(second)
+    assert os.listdir(cache.cache_dir) == [os.path.basename(cache.path(cache.key(second)))]
+    monkeypatch.setenv("KERAS_TRANSFER_CACHE_MAX_MB", "lots")
+    FeatureCache.clear_memory()
+    with pytest.raises(ValueError, match="KERAS_TRANSFER_CACHE_MAX_MB='lots'"):
+        cache.features(first)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import keras_transfer as kt
-from tests.helpers import sentiment_texts
+from tests.helpers import sentiment_texts, tiny_vectors
 
 
 def snapshot(model):
@@ -113,3 +113,54 @@ def test_adamw_recipe(tiny_preset):
     assert schedule.warmup_steps == 10 and schedule.peak_learning_rate == 3e-5
     with pytest.raises(ValueError, match="warmup_ratio=1.2"):
         kt.adamw_with_warmup(100, warmup_ratio=1.2)
+
+
+def test_summary_total_row_says_what_trains(tiny_preset):
+    full = kt.trainable_summary(kt.TransformerClassifier.from_preset(tiny_preset, max_length=8))
+    frozen = kt.trainable_summary(
+        kt.TransformerClassifier.from_preset(tiny_preset, strategy="frozen", max_length=8)
+    )
+    # The unused BERT pooler stays frozen, so even `full` is partly frozen.
+    assert full.iloc[-1]["trainable"] == "partial"
+    assert frozen.iloc[-1]["trainable"] == "partial"
+    assert frozen.set_index("block")["trainable"].to_dict()["embeddings"] is False
+    everything = kt.trainable_summary(
+        kt.EmbeddingClassifier.from_word_vectors(
+            {"good": [1.0], "bad": [-1.0]}, train_embedding=True
+        )
+    )
+    assert everything["trainable"].tolist()[-1] is True
+
+
+@pytest.mark.parametrize("strategy", ["last_n", "full"])
+def test_explicit_unfreeze_last_is_checked_not_clamped(tiny_preset, strategy):
+    # The tiny model has 2 blocks: an explicit 4 is an error, whatever the strategy.
+    with pytest.raises(ValueError, match="unfreeze_last=4"):
+        kt.TransformerClassifier.from_preset(
+            tiny_preset, strategy=strategy, unfreeze_last=4, max_length=8
+        )
+    # The registry's default (2) fits; on last_n it is what trains.
+    model = kt.TransformerClassifier.from_preset(tiny_preset, strategy="last_n", max_length=8)
+    assert model.unfreeze_last == 2
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_validation_batch_size_is_honoured(cache):
+    texts, labels = sentiment_texts(16)
+    batches = []
+    counter = keras.callbacks.LambdaCallback(
+        on_test_batch_end=lambda batch, logs: batches.append(batch)
+    )
+    model = kt.EmbeddingClassifier.from_word_vectors(tiny_vectors(), max_length=8)
+    model.fit(
+        texts,
+        labels,
+        validation_data=(texts[:8], labels[:8]),
+        epochs=1,
+        batch_size=8,
+        validation_batch_size=2,
+        cache_features=cache,
+        callbacks=[counter],
+        verbose=0,
+    )
+    assert len(batches) == 4

@@ -163,14 +163,16 @@ class TransferModel(keras_hub.models.Task):
             # ignores `shuffle`; build the pipeline here (reshuffled each epoch)
             # with the same builder as the cached path, validation included.
             batch_size = kwargs.pop("batch_size", None) or 32
-            shuffle = kwargs.pop("shuffle", True)
+            epoch, counter = data.epoch_counter()
             x = data.batched_dataset(
                 x,
                 y,
                 kwargs.pop("sample_weight", None),
                 batch_size,
-                seed=data.shuffle_seed() if shuffle else None,
+                seed=data.shuffle_seed() if kwargs.pop("shuffle", True) else None,
+                epoch=epoch,
             )
+            callbacks = [counter, *callbacks]
             y = None
             kwargs["shuffle"] = False  # the dataset reshuffles itself
             if _text_pairs_or_none(validation_data) and validation_data is not None:
@@ -222,13 +224,16 @@ class TransferModel(keras_hub.models.Task):
         features = cache.features(x)
         # tf.data on every backend, as keras-hub feeds the plain path (Keras'
         # array adapter would draw from torch's RNG and change dropout there).
+        epoch, counter = data.epoch_counter()
         train = data.batched_dataset(
             features,
             y,
             sample_weight,
             batch_size,
             seed=seed if kwargs.get("shuffle", True) else None,
+            epoch=epoch,
         )
+        callbacks = [counter, *callbacks]
         kwargs["shuffle"] = False  # the dataset reshuffles itself
         if validation_data is not None:
             validation_data = data.batched_dataset(

@@ -183,7 +183,7 @@ class TransformerClassifier(TransferModel):
 
         `layer_decay` (e.g. 0.95) gives the default optimizer discriminative
         learning rates: block l of L at `lr * layer_decay ** (L - l)`, the
-        embeddings at `lr * layer_decay ** (L + 1)`, the head at `lr` (layer-wise learning-rate decay).
+        embeddings at `lr * layer_decay ** (L + 1)`, the head at `lr`.
         For AdamW with warmup pass
         `optimizer=kt.adamw_with_warmup(total_steps)`, or `kt.LayerwiseAdamW` to
         combine both."""
