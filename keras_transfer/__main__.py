@@ -131,6 +131,33 @@ def _parser():
         help="a quick check of the whole pipeline on a slice (48 texts / 32 test, 1 epoch, "
         "length 16)",
     )
+    train = commands.add_parser(
+        "train",
+        help="train one strategy and save a model that predict and serve take (resumable)",
+        description="Train one strategy with its recipe and balanced class weights on labelled "
+        "texts (a validation split drives early stopping), then save the model to --out. "
+        "Progress is backed up after every epoch in OUT_run/backup: if the run is "
+        "interrupted, the same command continues from the last finished epoch.",
+    )
+    train.add_argument(
+        "--data",
+        default=DEFAULTS["data"],
+        help="CSV/TSV/JSON/JSONL file, folder of class sub-folders, or a bundled dataset "
+        "(its training split); default: rotten_tomatoes",
+    )
+    train.add_argument("--text-column", default="text")
+    train.add_argument("--label-column", default="label")
+    train.add_argument("--strategy", required=True, choices=list(STRATEGIES), help=_strategy_help())
+    train.add_argument("--out", required=True, help="where to save the model (.keras)")
+    train.add_argument("--preset", default=None, help="transformer (default: bundled MiniLM)")
+    train.add_argument("--max-length", type=int, default=128, help="tokens per text (128)")
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--epochs", type=int, default=None, help="default: the recipe's most")
+    train.add_argument("--validation-size", type=float, default=0.1)
+    train.add_argument("--dropout", type=float, default=None, help="head dropout rate")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--no-class-weight", action="store_true")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     predict = commands.add_parser(
         "predict",
         help="predict labels of texts with a saved model",
@@ -167,6 +194,83 @@ def _serve(args):
 
     app = create_app(args.model, max_batch_size=args.max_batch_size)
     uvicorn.run(app, host=args.host, port=args.port)
+
+
+def _train(args):
+    import os
+    import shutil
+
+    import keras
+
+    from keras_transfer import data as data_lib
+    from keras_transfer.reports import write_atomic
+    from keras_transfer.strategies import strategy_options
+
+    out = os.path.abspath(args.out)
+    if not out.endswith(".keras"):
+        raise ValueError(f"--out must name a .keras file. Received: --out {args.out!r}")
+    if os.path.exists(out) and not args.overwrite:
+        raise ValueError(f"--out exists; pass --overwrite to replace it. Received: {args.out!r}")
+    for key in ("max_length", "batch_size", "epochs"):
+        value = getattr(args, key)
+        if value is not None and value < 1:
+            raise ValueError(f"--{key.replace('_', '-')} must be positive. Received: {value}")
+    run_dir = out[: -len(".keras")] + "_run"
+    options = strategy_options([args.strategy], args.preset, args.max_length, None, None)
+    options = options[args.strategy]
+    if args.dropout is not None and args.strategy != "embedding":
+        options["dropout"] = args.dropout
+    try:
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        write_atomic(out + ".write-test", lambda tmp: open(tmp, "w").close())
+        os.remove(out + ".write-test")
+    except OSError as e:
+        raise ValueError(
+            f"--out cannot be written ({e.strerror}). Received: --out {args.out!r}"
+        ) from None
+    frame = data_lib.load_texts(
+        data_lib.load_bundled(args.data)[0] if args.data in data_lib.BUNDLED else args.data,
+        args.text_column,
+        args.label_column,
+    )
+    train, validation, _ = data_lib.stratified_split(
+        frame, test_size=0.0, validation_size=args.validation_size, seed=args.seed
+    )
+    labels = data_lib.LabelMap(frame["label"])
+    strategy = STRATEGIES[args.strategy]
+    backup = os.path.join(run_dir, "backup")
+    resuming = os.path.isdir(backup) and bool(os.listdir(backup))
+    print(
+        f"{'Resuming' if resuming else 'Training'} {args.strategy} on {len(train)} texts "
+        f"({len(validation)} for validation), labels {labels.names}; backups in {backup}",
+        flush=True,
+    )
+    keras.utils.set_random_seed(args.seed)
+    model, history = strategy.train(
+        train["text"].tolist(),
+        labels.encode(train["label"]),
+        labels.names,
+        validation_data=(validation["text"].tolist(), labels.encode(validation["label"])),
+        max_length=args.max_length,
+        preset=args.preset,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        class_weight=None if args.no_class_weight else "balanced",
+        options=options,
+        experiment=f"train_{args.strategy}",
+        callbacks=[keras.callbacks.BackupAndRestore(backup)],
+        verbose=2,
+    )
+
+    def save(tmp):
+        model.save(tmp + ".keras")
+        os.replace(tmp + ".keras", tmp)
+
+    write_atomic(out, save)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    best = min(history.history.get("val_loss", history.history["loss"]))
+    print(f"Saved {out} (best validation loss {best:.4f}).")
+    print(f"Serve it: python -m keras_transfer serve --model {args.out}")
 
 
 def _sample(frame, n, seed):
@@ -239,7 +343,9 @@ def _compare(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        {"compare": _compare, "predict": _predict, "serve": _serve}[args.command](args)
+        {"compare": _compare, "train": _train, "predict": _predict, "serve": _serve}[args.command](
+            args
+        )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

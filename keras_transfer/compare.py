@@ -9,7 +9,12 @@ import numpy as np
 from keras_transfer import data as data_lib
 from keras_transfer import platform, reports
 from keras_transfer.checks import check_int
-from keras_transfer.strategies import DEFAULT_RUN, STRATEGIES, check_strategies
+from keras_transfer.strategies import (
+    DEFAULT_RUN,
+    STRATEGIES,
+    check_strategies,
+    strategy_options,
+)
 
 RESULT_FILES = ("results.csv", "results.md", "transfer_learning_comparison.png")
 RESULT_FOLDERS = ("reports", "models")
@@ -94,7 +99,7 @@ def compare_strategies(
     for name, value in (("max_length", max_length), ("batch_size", batch_size), ("seeds", seeds)):
         check_int(name, value)
     check_int("epochs", epochs, allow_none=True)
-    options = _strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank)
+    options = strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank)
     if out is not None:
         out = _prepare_out(out, overwrite)
 
@@ -145,16 +150,18 @@ def compare_strategies(
                 flush=True,
             )
         keras.utils.set_random_seed(run_seed)
-        model = STRATEGIES[strategy].build(labels.names, max_length, preset, **options[strategy])
-        model.compile(optimizer=recipe.optimizer(-(-len(x_train) // batch_size), max_epochs))
         start = time.perf_counter()
-        history = model.fit(
+        model, history = STRATEGIES[strategy].train(
             x_train,
             y_train,
+            labels.names,
             validation_data=(x_val, y_val) if len(x_val) else None,
-            epochs=max_epochs,
+            max_length=max_length,
+            preset=preset,
             batch_size=batch_size,
+            epochs=max_epochs,
             class_weight=class_weight,
+            options=options[strategy],
             experiment=f"{strategy}_seed{run_seed}" if seeds > 1 else strategy,
             log_root=experiment_dir,
             verbose=2 if verbose > 1 else 0,
@@ -374,38 +381,6 @@ def _reference_rows(texts, labels, test_texts):
         },
         predicted,
     )
-
-
-def _strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank):
-    """Each strategy's build options, checked before anything trains."""
-    options = {s: {} for s in strategies}
-    if "last_n" in strategies and unfreeze_last is not None:
-        options["last_n"]["unfreeze_last"] = unfreeze_last
-    if "lora" in strategies and lora_rank is not None:
-        check_int("lora_rank", lora_rank)
-        options["lora"]["lora_rank"] = lora_rank
-    if any(s != "embedding" for s in strategies):
-        from keras_transfer.presets import preset_limits
-
-        length_limit, blocks = preset_limits(preset)
-        if length_limit is not None and max_length > length_limit:
-            raise ValueError(
-                f"`max_length` must not exceed the model's position limit ({length_limit}). "
-                f"Received: max_length={max_length}"
-            )
-        if "last_n" in strategies:
-            n = options["last_n"].get(
-                "unfreeze_last", STRATEGIES["last_n"].options["unfreeze_last"]
-            )
-            check_int("unfreeze_last", n)
-            if blocks is not None and n > blocks:
-                if unfreeze_last is not None:
-                    raise ValueError(
-                        f"`unfreeze_last` must be at most the model's {blocks} transformer "
-                        f"blocks. Received: unfreeze_last={unfreeze_last}"
-                    )
-                options["last_n"]["unfreeze_last"] = blocks
-    return options
 
 
 def _prepare_out(out, overwrite):

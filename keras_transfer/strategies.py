@@ -80,17 +80,16 @@ class Strategy:
     options: dict = dataclasses.field(default_factory=dict)
 
     def build(self, label_names, max_length=128, preset=None, **options):
-        unknown = sorted(set(options) - set(self.options))
-        if unknown:
-            raise ValueError(
-                f"Strategy {self.name!r} takes the options {list(self.options)}. "
-                f"Received: {', '.join(f'{k}={options[k]!r}' for k in unknown)}"
-            )
+        """A new compiled model for `label_names`; `options` override the
+        strategy's defaults and reach the model's constructor (`dropout`, ...)."""
         import keras_transfer as kt
 
         if self.name == "embedding":
             return kt.EmbeddingClassifier.from_word_vectors(
-                num_classes=len(label_names), max_length=max_length, label_names=label_names
+                num_classes=len(label_names),
+                max_length=max_length,
+                label_names=label_names,
+                **options,
             )
         return kt.TransformerClassifier.from_preset(
             preset,
@@ -100,6 +99,41 @@ class Strategy:
             label_names=label_names,
             **{**self.options, **options},
         )
+
+    def train(
+        self,
+        texts,
+        labels,
+        label_names,
+        validation_data=None,
+        max_length=128,
+        preset=None,
+        batch_size=16,
+        epochs=None,
+        class_weight="balanced",
+        options=None,
+        **fit_kwargs,
+    ):
+        """Build a fresh model and fit it with this strategy's recipe.
+
+        The optimizer follows the recipe over `epochs` (default
+        `recipe.max_epochs`); `fit` adds the mandatory callbacks. Returns
+        `(model, history)`. Other keyword arguments go to `model.fit`
+        (`experiment`, `log_root`, `callbacks`, `verbose`, ...).
+        """
+        epochs = epochs or self.recipe.max_epochs
+        model = self.build(label_names, max_length, preset, **(options or {}))
+        model.compile(optimizer=self.recipe.optimizer(-(-len(texts) // batch_size), epochs))
+        history = model.fit(
+            texts,
+            labels,
+            validation_data=validation_data,
+            epochs=epochs,
+            batch_size=batch_size,
+            class_weight=class_weight,
+            **fit_kwargs,
+        )
+        return model, history
 
 
 _BERT = (
@@ -209,3 +243,38 @@ def check_strategies(strategies):
             f"Received: strategies={strategies!r}"
         )
     return strategies
+
+
+def strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank):
+    """Each strategy's build options (`{name: {option: value}}`), checked against
+    the preset's limits before anything trains: `max_length` within the
+    position limit, `unfreeze_last` within the number of blocks (the default
+    is capped to a smaller model; an explicit value is not)."""
+    options = {s: {} for s in strategies}
+    if "last_n" in strategies and unfreeze_last is not None:
+        options["last_n"]["unfreeze_last"] = unfreeze_last
+    if "lora" in strategies and lora_rank is not None:
+        check_int("lora_rank", lora_rank)
+        options["lora"]["lora_rank"] = lora_rank
+    if any(s != "embedding" for s in strategies):
+        from keras_transfer.presets import preset_limits
+
+        length_limit, blocks = preset_limits(preset)
+        if length_limit is not None and max_length > length_limit:
+            raise ValueError(
+                f"`max_length` must not exceed the model's position limit ({length_limit}). "
+                f"Received: max_length={max_length}"
+            )
+        if "last_n" in strategies:
+            n = options["last_n"].get(
+                "unfreeze_last", STRATEGIES["last_n"].options["unfreeze_last"]
+            )
+            check_int("unfreeze_last", n)
+            if blocks is not None and n > blocks:
+                if unfreeze_last is not None:
+                    raise ValueError(
+                        f"`unfreeze_last` must be at most the model's {blocks} transformer "
+                        f"blocks. Received: unfreeze_last={unfreeze_last}"
+                    )
+                options["last_n"]["unfreeze_last"] = blocks
+    return options
