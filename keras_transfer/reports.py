@@ -61,14 +61,24 @@ def recommendation(table):
         (trained["f1_macro"] >= 0.97 * best["f1_macro"])
         & (trained["trainable_params"] < best["trainable_params"])
     ]
+    named = {best["strategy"]}
     if len(close):
         alt = close.sort_values("trainable_params").iloc[0]
+        named.add(alt["strategy"])
         lines.append(
             f"{alt['strategy']} gets {100 * alt['f1_macro'] / best['f1_macro']:.0f} % of "
             f"{best['strategy']}'s macro F1 with "
             f"{_percent(alt['trainable_params'], best['trainable_params'])} of its trainable "
             f"parameters in {_percent(alt['train_seconds'], best['train_seconds'])} of its "
             "training time."
+        )
+    quick = trained[trained["f1_macro"] >= 0.9 * best["f1_macro"]].sort_values("train_seconds")
+    if len(quick) and quick.iloc[0]["strategy"] not in named:
+        fast = quick.iloc[0]
+        lines.append(
+            f"The quickest within 10 %: {fast['strategy']}, "
+            f"{100 * fast['f1_macro'] / best['f1_macro']:.0f} % of the best macro F1 in "
+            f"{_percent(fast['train_seconds'], best['train_seconds'])} of the time."
         )
     tfidf = table[table["strategy"] == "tfidf_logreg"]
     if len(tfidf):

@@ -1,0 +1,27 @@
+"""The README's strategies table and commands follow the code."""
+
+import os
+import re
+
+from keras_transfer.strategies import STRATEGIES
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+
+
+def test_strategies_table_follows_the_registry():
+    text = open(README, encoding="utf-8").read()
+    for name, strategy in STRATEGIES.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
+        recipe = strategy.recipe
+        optimizer, lr, warmup, epochs = re.search(
+            r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)", row
+        ).groups()
+        assert optimizer == ("AdamW" if recipe.warmup_ratio else "Adam"), row
+        assert float(lr) == recipe.learning_rate, row
+        assert float(warmup or 0) / 100 == recipe.warmup_ratio, row
+        assert int(epochs) == recipe.max_epochs, row
+
+
+def test_readme_names_no_source_documents():
+    text = open(README, encoding="utf-8").read()
+    assert not re.search(r"\bseeds? 00\d", text, re.IGNORECASE)
