@@ -2,8 +2,8 @@
 
 import keras
 import numpy as np
-from keras.src.callbacks.tensorboard import keras_model_summary
 
+from keras_transfer import _keras_compat as compat
 from keras_transfer import platform
 from keras_transfer.checks import check_int
 from keras_transfer.schedules import PlateauSchedule, attach_plateau_schedule
@@ -40,7 +40,8 @@ class TensorBoard(keras.callbacks.TensorBoard):
         import tensorflow as tf
         from tensorboard.plugins.histogram import metadata
 
-        with self._train_writer.as_default():
+        writer = compat.train_writer(self)
+        with writer.as_default():
             for layer in self.model.layers:
                 trainable = {id(w) for w in layer.trainable_weights}
                 for weight in layer.weights:
@@ -62,7 +63,7 @@ class TensorBoard(keras.callbacks.TensorBoard):
                         self._log_weight_as_image(weight, f"{name}/image", epoch)
                     if frozen:
                         self._frozen_logged.add(name)
-            self._train_writer.flush()
+            writer.flush()
 
     def _write_keras_model_summary(self):
         model = self.model
@@ -70,8 +71,8 @@ class TensorBoard(keras.callbacks.TensorBoard):
             model, "inputs", None
         ):
             model = keras.Model(model.inputs, model.outputs, name=model.name)
-        with self._train_writer.as_default():
-            keras_model_summary("keras", model, step=0)
+        with compat.train_writer(self).as_default():
+            compat.keras_model_summary("keras", model, step=0)
 
 
 class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
@@ -93,7 +94,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             attach_plateau_schedule(optimizer)
 
     def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
-        schedule = getattr(optimizer, "_learning_rate", None)
+        schedule = compat.learning_rate(optimizer)
         if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
             return super()._reduce_optimizer_lr(optimizer, epoch, name)
         if not isinstance(schedule, PlateauSchedule):

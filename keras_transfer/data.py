@@ -66,6 +66,7 @@ def check_labels(y, num_classes, name="y"):
         )
     if values.dtype.kind not in "iuf":
         bad = next((v for v in values if not isinstance(v, (int, float, np.number))), values[0])
+        bad = bad.item() if isinstance(bad, np.generic) else bad
         raise ValueError(
             f"`{name}` must hold integer class ids 0..{num_classes - 1} (map label names with "
             f"keras_transfer.LabelMap). Received: {name} containing {bad!r}"

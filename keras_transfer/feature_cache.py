@@ -28,6 +28,9 @@ import warnings
 import keras
 import numpy as np
 
+from keras_transfer import _keras_compat as compat
+from keras_transfer import data
+
 # In-memory cache shared by all models of the process, newest last.
 _MEMORY = collections.OrderedDict()
 _MEMORY_LIMIT_BYTES = 1 << 30
@@ -285,3 +288,96 @@ class FeatureCache:
     def clear_memory():
         """Forget the in-memory features of every model (the disk cache stays)."""
         _MEMORY.clear()
+
+
+def fit_on_features(model, x, y, callbacks, validation_data, disk, **kwargs):
+    """`model.fit` on raw texts, with the frozen part run once (the fast path of
+    `TransferModel.fit`; see the module docstring).
+
+    The head's functional view trains on the cached features with the model's
+    own optimizer and compile arguments; the callbacks (the mandatory ones
+    included) see `model` itself, so TensorBoard, EarlyStopping's
+    `restore_best_weights`, `model.history` and BackupAndRestore behave as in a
+    plain fit. Returns the History.
+    """
+    # Draw the shuffle seed first, as the plain path does: computing
+    # features may consume random numbers on some backends.
+    seed = data.shuffle_seed()
+    cache = FeatureCache(model, disk=disk)
+    batch_size = kwargs.pop("batch_size", None) or 32
+    sample_weight = kwargs.pop("sample_weight", None)
+    features = cache.features(x)
+    # tf.data on every backend, as keras-hub feeds the plain path (Keras'
+    # array adapter would draw from torch's RNG and change dropout there).
+    epoch, counter = data.epoch_counter()
+    train = data.batched_dataset(
+        features,
+        y,
+        sample_weight,
+        batch_size,
+        seed=seed if kwargs.get("shuffle", True) else None,
+        epoch=epoch,
+    )
+    callbacks = [counter, *callbacks]
+    kwargs["shuffle"] = False  # the dataset reshuffles itself
+    if validation_data is not None:
+        validation_data = data.batched_dataset(
+            cache.features(validation_data[0]),
+            *validation_data[1:],
+            batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
+        )
+    steps = kwargs.get("steps_per_epoch") or -(-len(features) // batch_size)
+    head = model.head_model()
+    config = compat.compile_arguments(model)
+    config["optimizer"] = model.optimizer
+    for key in ("metrics", "weighted_metrics"):
+        config[key] = _clone_metrics(config.get(key))
+    head.compile(**config)
+    verbose = kwargs.get("verbose", "auto")
+    # The callbacks see this model (its weights, optimizer, graph and
+    # `stop_training`), while the head's train step does the work.
+    callback_list = keras.callbacks.CallbackList(
+        [*callbacks, _StopTrainingRelay(head)],
+        add_history=True,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=kwargs.get("epochs", 1),
+        steps=steps,
+        model=model,
+    )
+    model.stop_training = False
+    head.history = None  # Keras returns it; the History callback fills `model.history`
+    head.fit(train, callbacks=callback_list, validation_data=validation_data, **kwargs)
+    return model.history
+
+
+def _clone_metrics(metrics):
+    """Fresh copies of compiled metric objects (strings pass through)."""
+    if metrics is None or isinstance(metrics, str):
+        return metrics
+    if isinstance(metrics, keras.metrics.Metric):
+        return metrics.__class__.from_config(metrics.get_config())
+    if isinstance(metrics, dict):
+        return {k: _clone_metrics(v) for k, v in metrics.items()}
+    return [_clone_metrics(m) for m in metrics]
+
+
+class _StopTrainingRelay(keras.callbacks.Callback):
+    """Passes the loop controls that callbacks set on the model they see
+    (`stop_training`: EarlyStopping, TerminateOnNaN; the resume epoch:
+    BackupAndRestore) to the head model whose loop runs. It comes last, after
+    the callbacks that set them."""
+
+    def __init__(self, head):
+        super().__init__()
+        self._head = head
+
+    def on_train_begin(self, logs=None):
+        compat.set_resume_epoch(self._head, compat.resume_epoch(self.model))
+        compat.set_resume_epoch(self.model, None)
+
+    def _relay(self, *args, **kwargs):
+        if self.model.stop_training:
+            self._head.stop_training = True
+
+    on_epoch_end = on_train_batch_end = _relay

@@ -104,16 +104,18 @@ def attach_plateau_schedule(optimizer):
     read their current values. Returns the `PlateauSchedule`, or None when the
     optimizer has a plain float learning rate.
     """
-    schedule = getattr(optimizer, "_learning_rate", None)
+    from keras_transfer import _keras_compat as compat
+
+    schedule = compat.learning_rate(optimizer)
     if not isinstance(schedule, LearningRateSchedule):
         return None
     if not isinstance(schedule, PlateauSchedule):
         schedule = PlateauSchedule(schedule)
-        optimizer._learning_rate = schedule
+        compat.set_learning_rate_schedule(optimizer, schedule)
     tracked = {id(v) for v in optimizer.variables}
     for variable in schedule.variables:
         if id(variable) not in tracked:
-            optimizer._track_variable(variable)
+            compat.track_variable(optimizer, variable)
     return schedule
 
 

@@ -17,6 +17,12 @@ def load_model(path):
     if not os.path.isfile(path):
         raise ValueError(f"The model file does not exist. Received: path={path!r}")
     if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            if f.read(4) == b"PK\x03\x04":  # starts as an archive, but its end is missing
+                raise ValueError(
+                    "The Keras archive is truncated or corrupt (no central directory). Save "
+                    f"the model again. Received: path={path!r}"
+                )
         raise ValueError(
             "The file is not a Keras archive (.keras, saved with `model.save(...)`). "
             f"Received: path={path!r}"

@@ -56,7 +56,9 @@ def apply_strategy(backbone, strategy, unfreeze_last, lora_rank):
     elif strategy == "last_n":
         set_trainable_blocks(backbone, unfreeze_last)
     elif strategy == "lora":
-        if not getattr(backbone, "_lora_enabled_layers", None):
+        from keras_transfer._keras_compat import lora_enabled
+
+        if not lora_enabled(backbone):
             backbone.enable_lora(lora_rank)
         for layer in _pooler_layers(backbone):
             layer.trainable = False
@@ -141,7 +143,8 @@ def rebuild_optimizer(model):
         if source is not None and tuple(source.shape) == tuple(variable.shape):
             variable.assign(source)
     model.optimizer = new
-    if hasattr(model, "_compile_config"):
-        model._compile_config.config["optimizer"] = new
+    from keras_transfer._keras_compat import set_compiled_optimizer
+
+    set_compiled_optimizer(model, new)
     model.make_train_function(force=True)
     return new

@@ -246,3 +246,25 @@ def test_console_script_entry_point():
 def test_cli_smoke_on_the_bundled_model(tmp_path):
     result = cli("compare", "--smoke", "--out", str(tmp_path / "o"))
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.large
+def test_default_run_meets_its_bar(tmp_path):
+    """`python -m keras_transfer compare` on the real data and model (minutes)."""
+    import time
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+    from bench_compare import check
+
+    start = time.perf_counter()
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_transfer", "compare", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert check(table, time.perf_counter() - start) == []
+    assert result.stderr.strip() == ""  # no TensorFlow start-up noise

@@ -193,7 +193,7 @@ def test_cli_predict(saved_models, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_real_uvicorn_process(saved_models):
+def test_real_uvicorn_process_under_concurrent_load(saved_models):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -226,13 +226,31 @@ def test_real_uvicorn_process(saved_models):
                 assert server.poll() is None, server.stderr.read().decode()[-2000:]
                 assert time.time() < deadline, "server did not start"
                 time.sleep(0.5)
-        request = urllib.request.Request(
-            f"{base}/predict",
-            data=json.dumps({"text": "great"}).encode(),
-            headers={"content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as r:
-            assert json.load(r)["label"] in ("negative", "positive")
+
+        def post(text):
+            request = urllib.request.Request(
+                f"{base}/predict",
+                data=json.dumps({"text": text}).encode(),
+                headers={"content-type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as r:
+                    return r.status, json.load(r)
+            except urllib.error.HTTPError as e:
+                return e.code, None
+
+        texts = [f"{w} film {i}" for i, w in enumerate(["great", "awful", "good", "bad"] * 100)]
+        sequential = {t: post(t) for t in texts[:8]}
+        assert post("")[0] == 422  # a bad request, and then it keeps answering
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(8) as pool:  # 8 threads x 50 requests
+            answers = list(pool.map(post, texts))
+        assert all(status == 200 for status, _ in answers)
+        for text, answer in zip(texts[:8], answers[:8], strict=True):
+            assert answer == sequential[text]
+        labels = {body["label"] for _, body in answers}
+        assert labels <= {"negative", "positive"}
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -155,8 +155,10 @@ class TransferModel(keras_hub.models.Task):
             and _text_pairs_or_none(validation_data)
             and not any(getattr(cb, "changes_trainability", False) for cb in callbacks)
         ):
-            return self._fit_on_features(
-                x, y, callbacks, validation_data, disk=cache_features is True, **kwargs
+            from keras_transfer.feature_cache import fit_on_features
+
+            return fit_on_features(
+                self, x, y, callbacks, validation_data, disk=cache_features is True, **kwargs
             )
         if texts:
             # keras-hub turns arrays into an unshuffled pipeline, where Keras
@@ -212,59 +214,6 @@ class TransferModel(keras_hub.models.Task):
         """True when no weight below the head can train."""
         return not self.feature_model().trainable_weights
 
-    def _fit_on_features(self, x, y, callbacks, validation_data, disk, **kwargs):
-        from keras_transfer.feature_cache import FeatureCache
-
-        # Draw the shuffle seed first, as the plain path does: computing
-        # features may consume random numbers on some backends.
-        seed = data.shuffle_seed()
-        cache = FeatureCache(self, disk=disk)
-        batch_size = kwargs.pop("batch_size", None) or 32
-        sample_weight = kwargs.pop("sample_weight", None)
-        features = cache.features(x)
-        # tf.data on every backend, as keras-hub feeds the plain path (Keras'
-        # array adapter would draw from torch's RNG and change dropout there).
-        epoch, counter = data.epoch_counter()
-        train = data.batched_dataset(
-            features,
-            y,
-            sample_weight,
-            batch_size,
-            seed=seed if kwargs.get("shuffle", True) else None,
-            epoch=epoch,
-        )
-        callbacks = [counter, *callbacks]
-        kwargs["shuffle"] = False  # the dataset reshuffles itself
-        if validation_data is not None:
-            validation_data = data.batched_dataset(
-                cache.features(validation_data[0]),
-                *validation_data[1:],
-                batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
-            )
-        steps = kwargs.get("steps_per_epoch") or -(-len(features) // batch_size)
-        head = self.head_model()
-        config = dict(self._compile_config.config)
-        config["optimizer"] = self.optimizer
-        for key in ("metrics", "weighted_metrics"):
-            config[key] = _clone_metrics(config.get(key))
-        head.compile(**config)
-        verbose = kwargs.get("verbose", "auto")
-        # The callbacks see this model (its weights, optimizer, graph and
-        # `stop_training`), while the head's train step does the work.
-        callback_list = keras.callbacks.CallbackList(
-            [*callbacks, _StopTrainingRelay(head)],
-            add_history=True,
-            add_progbar=verbose != 0,
-            verbose=verbose,
-            epochs=kwargs.get("epochs", 1),
-            steps=steps,
-            model=self,
-        )
-        self.stop_training = False
-        head.history = None  # Keras returns it; the History callback fills `self.history`
-        head.fit(train, callbacks=callback_list, validation_data=validation_data, **kwargs)
-        return self.history
-
     def predict(self, x=None, *args, **kwargs):
         data.check_texts(x, name="x")
         return super().predict(x, *args, **kwargs)
@@ -282,35 +231,3 @@ def _text_pairs_or_none(validation_data):
     if validation_data is None:
         return True
     return isinstance(validation_data, (tuple, list)) and data.is_text_array(validation_data[0])
-
-
-def _clone_metrics(metrics):
-    """Fresh copies of compiled metric objects (strings pass through)."""
-    if metrics is None or isinstance(metrics, str):
-        return metrics
-    if isinstance(metrics, keras.metrics.Metric):
-        return metrics.__class__.from_config(metrics.get_config())
-    if isinstance(metrics, dict):
-        return {k: _clone_metrics(v) for k, v in metrics.items()}
-    return [_clone_metrics(m) for m in metrics]
-
-
-class _StopTrainingRelay(keras.callbacks.Callback):
-    """Passes the loop controls that callbacks set on the model they see
-    (`stop_training`: EarlyStopping, TerminateOnNaN; the resume epoch:
-    BackupAndRestore) to the head model whose loop runs. It comes last, after
-    the callbacks that set them."""
-
-    def __init__(self, head):
-        super().__init__()
-        self._head = head
-
-    def on_train_begin(self, logs=None):
-        self._head._initial_epoch = getattr(self.model, "_initial_epoch", None)
-        self.model._initial_epoch = None
-
-    def _relay(self, *args, **kwargs):
-        if self.model.stop_training:
-            self._head.stop_training = True
-
-    on_epoch_end = on_train_batch_end = _relay

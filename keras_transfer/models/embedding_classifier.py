@@ -65,7 +65,7 @@ class EmbeddingClassifier(TransferModel):
                 "`preprocessor` must be a keras.layers.TextVectorization. "
                 f"Received: preprocessor={preprocessor!r}"
             )
-        max_length = preprocessor._output_sequence_length
+        max_length = preprocessor.get_config().get("output_sequence_length")
         if not max_length:
             raise ValueError(
                 "`preprocessor` needs a fixed `output_sequence_length`. "

@@ -1,0 +1,78 @@
+"""The main job, timed end to end on each backend, with its bar checked.
+
+    python benchmarks/bench_compare.py                      # tensorflow, jax, torch
+    python benchmarks/bench_compare.py --backends jax -- --seeds 3
+
+Each backend runs `python -m keras_transfer compare [ARGS]` in a fresh folder
+(a new process, an empty feature cache), as a new user would. It prints the
+wall time and the table, and checks the default run's bar:
+
+- every pretrained strategy beats `majority` by at least 15 points of macro F1;
+- the best transformer strategy beats `tfidf_logreg` by at least 3 points;
+- the whole run takes at most 5 minutes.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+LIMIT_SECONDS = 300
+
+
+def check(table, seconds=None):
+    """The bar of the default run; returns a list of what falls short (empty: met)."""
+    from keras_transfer.strategies import STRATEGIES
+
+    f1 = dict(zip(table["strategy"], table["f1_macro"], strict=True))
+    problems = []
+    for name, value in f1.items():
+        strategy = STRATEGIES.get(name)
+        if strategy is not None and strategy.pretrained and value < f1["majority"] + 0.15:
+            problems.append(f"{name} {value:.3f} < majority {f1['majority']:.3f} + 0.15")
+    transformers = [v for k, v in f1.items() if k in STRATEGIES and k != "embedding"]
+    if transformers and max(transformers) < f1["tfidf_logreg"] + 0.03:
+        problems.append(f"best transformer {max(transformers):.3f} < tfidf_logreg + 0.03")
+    if seconds is not None and seconds > LIMIT_SECONDS:
+        problems.append(f"{seconds:.0f} s > {LIMIT_SECONDS} s")
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="tensorflow,jax,torch")
+    parser.add_argument("args", nargs="*", help="extra arguments for compare (after --)")
+    args = parser.parse_args()
+    import pandas as pd
+
+    summary = []
+    for backend in args.backends.split(","):
+        folder = tempfile.mkdtemp(prefix=f"bench_compare_{backend}_")
+        env = {**os.environ, "KERAS_BACKEND": backend, "KERAS_TRANSFER_CACHE": folder + "/cache"}
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_transfer", "compare", *args.args],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        seconds = time.perf_counter() - start
+        print(f"=== {backend}: exit {result.returncode}, {seconds:.0f} s, in {folder}")
+        print(result.stdout[-4000:])
+        if result.returncode:
+            print(result.stderr[-3000:])
+            summary.append((backend, seconds, ["failed"]))
+            continue
+        table = pd.read_csv(os.path.join(folder, "comparison", "results.csv"))
+        summary.append((backend, seconds, check(table, None if args.args else seconds)))
+    print("=== summary")
+    for backend, seconds, problems in summary:
+        print(f"{backend}: {seconds:.0f} s, {'bar met' if not problems else '; '.join(problems)}")
+    return int(any(problems for _, _, problems in summary))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
