@@ -138,7 +138,7 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
 
     Example:
     >>> from keras_transfer.serving import create_app   # doctest: +SKIP
-    >>> app = create_app("model.keras")                 # then: uvicorn.run(app)
+    >>> app = create_app("model.keras")                 # doctest: +SKIP
     """
     from typing import Annotated
 

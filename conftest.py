@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
-    """Each test runs in its own folder, on the local platform, with fixed seeds
+    """Each test (and doctest) runs in its own folder, on the local platform, with fixed seeds
     and an empty feature cache."""
     monkeypatch.chdir(tmp_path)
     for var in (
