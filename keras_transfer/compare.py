@@ -100,9 +100,6 @@ def compare_strategies(
         check_int(name, value)
     check_int("epochs", epochs, allow_none=True)
     options = strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank)
-    if out is not None:
-        out = _prepare_out(out, overwrite)
-
     train = data_lib.load_texts(train)
     if test is None:
         train, validation, test = data_lib.stratified_split(
@@ -118,6 +115,8 @@ def compare_strategies(
     labels = data_lib.LabelMap(list(train["label"]) + list(test["label"]))
     y_train, y_val, y_test = (labels.encode(f["label"]) for f in (train, validation, test))
     x_train, x_val, x_test = (f["text"].tolist() for f in (train, validation, test))
+    if out is not None:
+        out = _prepare_out(out, overwrite)
     try:
         experiment_dir = platform.log_dir("compare", root=log_root)
     except OSError as e:

@@ -153,6 +153,11 @@ API_CASES = [
     ("compare seeds", compare(seeds=0), "seeds=0"),
     ("compare unwritable out", compare(out="blocker/out"), "cannot be written"),
     ("compare length", compare(strategies=["full"], max_length=999), "max_length=999"),
+    (
+        "compare missing data",
+        lambda tmp, preset: kt.compare_strategies(str(tmp / "no.csv"), out=str(tmp / "out")),
+        "does not exist",
+    ),
 ]
 
 
