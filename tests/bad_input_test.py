@@ -89,7 +89,7 @@ def predictor_batch(texts):
 
 def compare(**kwargs):
     def build(tmp, preset):
-        frame = kt.load_bundled("sentiment_en_vi")[0].head(40)
+        frame = kt.load_bundled("sentiment_en_vi")[0].groupby("label").head(20)
         args = {"strategies": ["embedding"], "out": str(tmp / "out"), "preset": preset}
         return kt.compare_strategies(frame, **{**args, **kwargs})
 
