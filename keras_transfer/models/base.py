@@ -30,7 +30,8 @@ class TransferModel(keras_hub.models.Task):
       mismatch with the labels) with a `ValueError` that says what was received.
     """
 
-    # Constructor arguments that are layers, serialized in `get_config`.
+    # Constructor arguments that are layers, beyond the `backbone` and
+    # `preprocessor` that keras-hub's `Task.from_config` deserializes.
     layer_arguments = ()
 
     @classmethod
@@ -39,7 +40,7 @@ class TransferModel(keras_hub.models.Task):
         for key in cls.layer_arguments:
             if isinstance(config.get(key), dict):
                 config[key] = keras.layers.deserialize(config[key])
-        return cls(**config)
+        return super().from_config(config)
 
     @staticmethod
     def check_num_classes(num_classes):

@@ -46,7 +46,7 @@ class EmbeddingClassifier(TransferModel):
     (1, 2)
     """
 
-    layer_arguments = ("preprocessor", "embedding")
+    layer_arguments = ("embedding",)
 
     def __init__(
         self,

@@ -55,8 +55,6 @@ class TransformerClassifier(TransferModel):
     >>> history = model.fit(["a great film", "an awful film"], [1, 0], epochs=1, verbose=0)
     """
 
-    layer_arguments = ("backbone", "preprocessor")
-
     def __init__(
         self,
         backbone,
@@ -211,9 +209,9 @@ class TransformerClassifier(TransferModel):
         return self.hidden
 
     def get_config(self):
+        # keras-hub's Task gives the backbone, the preprocessor and the name.
         return {
-            "backbone": keras.layers.serialize(self.backbone),
-            "preprocessor": keras.layers.serialize(self.preprocessor),
+            **super().get_config(),
             "num_classes": self.num_classes,
             "label_names": self.label_names,
             "strategy": self.strategy,
@@ -222,7 +220,6 @@ class TransformerClassifier(TransferModel):
             "pooling": self.pooling,
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
-            "name": self.name,
         }
 
 
