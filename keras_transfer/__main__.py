@@ -196,6 +196,13 @@ def _serve(args):
     uvicorn.run(app, host=args.host, port=args.port)
 
 
+def _check_positive(values):
+    """One-line CLI errors for counts given as 0 or less (None: the default)."""
+    for key, value in values.items():
+        if value is not None and value < 1:
+            raise ValueError(f"--{key.replace('_', '-')} must be positive. Received: {value}")
+
+
 def _train(args):
     import os
     import shutil
@@ -203,7 +210,7 @@ def _train(args):
     import keras
 
     from keras_transfer import data as data_lib
-    from keras_transfer.reports import write_atomic
+    from keras_transfer.reports import check_writable, save_model
     from keras_transfer.strategies import strategy_options
 
     out = os.path.abspath(args.out)
@@ -211,19 +218,14 @@ def _train(args):
         raise ValueError(f"--out must name a .keras file. Received: --out {args.out!r}")
     if os.path.exists(out) and not args.overwrite:
         raise ValueError(f"--out exists; pass --overwrite to replace it. Received: {args.out!r}")
-    for key in ("max_length", "batch_size", "epochs"):
-        value = getattr(args, key)
-        if value is not None and value < 1:
-            raise ValueError(f"--{key.replace('_', '-')} must be positive. Received: {value}")
+    _check_positive({key: getattr(args, key) for key in ("max_length", "batch_size", "epochs")})
     run_dir = out[: -len(".keras")] + "_run"
     options = strategy_options([args.strategy], args.preset, args.max_length, None, None)
     options = options[args.strategy]
     if args.dropout is not None and args.strategy != "embedding":
         options["dropout"] = args.dropout
     try:
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        write_atomic(out + ".write-test", lambda tmp: open(tmp, "w").close())
-        os.remove(out + ".write-test")
+        check_writable(os.path.dirname(out))
     except OSError as e:
         raise ValueError(
             f"--out cannot be written ({e.strerror}). Received: --out {args.out!r}"
@@ -261,12 +263,7 @@ def _train(args):
         callbacks=[keras.callbacks.BackupAndRestore(backup)],
         verbose=2,
     )
-
-    def save(tmp):
-        model.save(tmp + ".keras")
-        os.replace(tmp + ".keras", tmp)
-
-    write_atomic(out, save)
+    save_model(model, out)
     shutil.rmtree(run_dir, ignore_errors=True)
     best = min(history.history.get("val_loss", history.history["loss"]))
     print(f"Saved {out} (best validation loss {best:.4f}).")
@@ -293,10 +290,12 @@ def _compare(args):
         value = getattr(args, key)
         if value is not None:
             sizes[key] = value
-    for key in ("epochs", "max_length", "batch_size", "seeds"):
-        value = sizes.get(key, getattr(args, key))
-        if value is not None and value < 1:
-            raise ValueError(f"--{key.replace('_', '-')} must be positive. Received: {value}")
+    _check_positive(
+        {
+            key: sizes.get(key, getattr(args, key))
+            for key in ("epochs", "max_length", "batch_size", "seeds")
+        }
+    )
     check_strategies(args.strategies)
     args.data = sizes["data"]
     if args.data in data_lib.BUNDLED and args.test_data is None:

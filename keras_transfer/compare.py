@@ -95,6 +95,8 @@ def compare_strategies(
     """
     import keras
 
+    from keras_transfer.trainability import trainable_summary
+
     strategies = check_strategies(strategies)
     for name, value in (("max_length", max_length), ("batch_size", batch_size), ("seeds", seeds)):
         check_int(name, value)
@@ -171,8 +173,6 @@ def compare_strategies(
         start = time.perf_counter()
         probabilities = model.predict(x_test, batch_size=predict_batch, verbose=0)
         inference = len(x_test) / (time.perf_counter() - start)
-        from keras_transfer.trainability import trainable_summary
-
         params = trainable_summary(model).iloc[-1]
         monitored = history.history.get("val_loss", history.history["loss"])
         row = {
@@ -200,7 +200,7 @@ def compare_strategies(
         if save_models and out is not None and run_seed == seed:
             os.makedirs(os.path.join(out, "models"), exist_ok=True)
             path = os.path.join(out, "models", f"{strategy}.keras")
-            reports.write_atomic(path, lambda tmp, m=model: _save(m, tmp))
+            reports.save_model(model, path)
         state.write()
         if verbose:
             r = state.rows[-1]
@@ -331,13 +331,6 @@ class _State:
             reports.plot_comparison(table, os.path.join(out, "transfer_learning_comparison.png"))
 
 
-def _save(model, path):
-    # Keras checks the extension; write under the .keras name, then move.
-    target = path + ".keras"
-    model.save(target)
-    os.replace(target, path)
-
-
 def _newest_run(experiment_dir, prefix):
     runs = sorted(d for d in os.listdir(experiment_dir) if d.startswith(prefix))
     return os.path.join(experiment_dir, runs[-1]) if runs else None
@@ -395,9 +388,7 @@ def _prepare_out(out, overwrite):
             f"another folder or pass overwrite=True (--overwrite). Received: out={out!r}"
         )
     try:
-        os.makedirs(out, exist_ok=True)
-        reports.write_atomic(os.path.join(out, ".write-test"), lambda tmp: open(tmp, "w").close())
-        os.remove(os.path.join(out, ".write-test"))
+        reports.check_writable(out)
     except OSError as e:
         raise ValueError(
             f"The output folder cannot be written ({e.strerror}). Choose a writable folder. "

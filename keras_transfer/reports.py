@@ -120,6 +120,23 @@ def write_atomic(path, write):
         raise
 
 
+def check_writable(folder):
+    """Create `folder` if needed and make sure a file can be written in it (OSError if not)."""
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
+
+
+def save_model(model, path):
+    """`model.save(path)` that never leaves a half-written `.keras` file at `path`."""
+
+    def save(tmp):
+        model.save(tmp + ".keras")  # Keras wants the extension
+        os.replace(tmp + ".keras", tmp)
+
+    write_atomic(path, save)
+
+
 def plot_comparison(table, path):
     """Macro F1 (with error bars over seeds, reference rows in grey), F1 vs
     training time, per-epoch validation loss and confusion matrices, in one
