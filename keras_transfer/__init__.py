@@ -85,6 +85,7 @@ _LAZY = {
     "FeatureCache": "keras_transfer.feature_cache",
     "Predictor": "keras_transfer.serving",
     "load_word_vectors": "keras_transfer.word_vectors",
+    "data_parallel": "keras_transfer.distribution",
     "callbacks": "keras_transfer.callbacks",
     "schedules": "keras_transfer.schedules",
     "layers": "keras_transfer.layers",

@@ -18,12 +18,14 @@ PRIVATE_HOOKS = (
     (keras.callbacks.TensorBoard, "_log_weight_as_image", "weight images"),
     (keras.callbacks.TensorBoard, "_write_keras_model_summary", "graph of subclassed models"),
     (keras.optimizers.Optimizer, "_track_variable", "schedule variables in compiled steps"),
+    (keras.optimizers.Optimizer, "_clip_gradients", "clipping after the all-reduce (TF)"),
 )
 INSTANCE_HOOKS = (
     ("optimizer", "_learning_rate", "reading/replacing a learning-rate schedule"),
     ("compiled model", "_compile_config", "recompiling a head with the model's arguments"),
     ("tensorboard", "_train_writer", "writing histograms with TensorBoard's writer"),
     ("lora backbone", "_lora_enabled_layers", "enabling LoRA once"),
+    ("tensorflow optimizer", "_all_reduce_sum_gradients", "clipping after the all-reduce"),
 )
 
 
@@ -73,3 +75,47 @@ def train_writer(tensorboard):
 
 def lora_enabled(backbone):
     return bool(getattr(backbone, "_lora_enabled_layers", None))
+
+
+def integer_padding_mask(inputs):
+    """The preprocessed inputs with `padding_mask` as int32 instead of bool.
+
+    Under `tf.distribute`, Keras' TensorFlow trainer builds the model from the
+    first batch averaged across replicas (`_maybe_symbolic_build`), and
+    TensorFlow cannot average bools. keras-hub's backbones declare the input
+    int32 and cast it anyway, so the model computes the same thing.
+    """
+    if not isinstance(inputs, dict) or "padding_mask" not in inputs:
+        return inputs
+    import tensorflow as tf
+
+    mask = inputs["padding_mask"]
+    if isinstance(mask, tf.Tensor) and mask.dtype == tf.bool:
+        inputs = {**inputs, "padding_mask": tf.cast(mask, tf.int32)}
+    return inputs
+
+
+def clip_after_all_reduce(optimizer):
+    """Make a TensorFlow optimizer clip the summed gradients, not each replica's share.
+
+    Under `tf.distribute`, Keras clips each replica's gradients before they
+    are summed, so `clipnorm=1.0` on 2 replicas clips two half-batch gradients
+    (the old tf.keras refused clipping under a strategy for this reason). Here
+    the clipping moves after the all-reduce, as JAX's SPMD step does it: the
+    steps then equal a one-device run's. With one replica the sum is the
+    gradient itself and nothing changes. Other backends are left as they are.
+    """
+    if keras.backend.backend() != "tensorflow" or getattr(optimizer, "_kt_clips_late", False):
+        return
+    if not (optimizer.clipnorm or optimizer.global_clipnorm or optimizer.clipvalue):
+        return
+    clip = optimizer._clip_gradients
+    all_reduce = optimizer._all_reduce_sum_gradients
+
+    def all_reduce_then_clip(grads_and_vars):
+        grads, variables = zip(*all_reduce(grads_and_vars), strict=True)
+        return list(zip(clip(list(grads)), variables, strict=True))
+
+    optimizer._clip_gradients = lambda grads: grads
+    optimizer._all_reduce_sum_gradients = all_reduce_then_clip
+    optimizer._kt_clips_late = True

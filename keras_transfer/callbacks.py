@@ -183,8 +183,18 @@ def _check_monitor(monitor):
 
 
 def _tensorboard(experiment, root):
+    from keras_transfer.distribution import process_index
+
+    if process_index() == 0:
+        log_dir = platform.log_dir(experiment, root=root)
+    else:
+        # On a multi-host run every process runs the callbacks, and the first
+        # one writes the run folder; the others write to a scratch folder.
+        import tempfile
+
+        log_dir = tempfile.mkdtemp(prefix=f"{experiment}_process{process_index()}_")
     return TensorBoard(
-        log_dir=platform.log_dir(experiment, root=root),
+        log_dir=log_dir,
         histogram_freq=1,
         write_graph=True,
         write_images=True,

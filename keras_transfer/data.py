@@ -152,7 +152,7 @@ def shuffle_seed():
     return int(np.random.randint(0, 2**31 - 1))
 
 
-def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=None):
+def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=None, multiple_of=1):
     """A `tf.data` pipeline of `(x, labels[, weights])` batches.
 
     `x` is texts or an array of features. With a `seed` the rows are shuffled
@@ -161,27 +161,56 @@ def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=No
     epoch k is thus the same whether the run started at epoch 0 or resumed at
     epoch k (BackupAndRestore), and the same for texts and for their cached
     features. Without a seed the rows stay in order.
+
+    `multiple_of` (the data-parallel replicas, see `even_indices`) makes every
+    batch split evenly: the last batch is topped up with the epoch's first rows.
     """
     import tensorflow as tf
 
+    check_even_batches(batch_size, multiple_of)
     if is_text_array(x):
         x = np.asarray(list(x), dtype=object).astype(str)
     columns = [np.asarray(x), np.asarray(y)]
     if sample_weight is not None:
         columns.append(np.asarray(sample_weight, dtype="float32"))
+    n = len(columns[0])
+    pad = -n % multiple_of
     if seed is None:
+        columns = [c[even_indices(n, multiple_of)] for c in columns]
         return tf.data.Dataset.from_tensor_slices(tuple(columns)).batch(batch_size)
     if epoch is None:
         raise ValueError("A shuffled dataset needs its `epoch` variable (see EpochCounter).")
     tensors = tuple(tf.constant(c) for c in columns)
-    n = len(columns[0])
 
     def order(_):
         pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
-        return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=pair)
+        shuffled = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=pair)
+        return tf.concat([shuffled, shuffled[:pad]], axis=0) if pad else shuffled
 
     indices = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size)
     return indices.map(lambda i: tuple(tf.gather(t, i) for t in tensors))
+
+
+def even_indices(n, multiple_of=1):
+    """Row indices `0..n-1`, topped up with the first rows to a multiple of `multiple_of`.
+
+    Keras' JAX data parallelism splits each batch evenly across the devices and
+    fails on a batch it cannot split. As Hugging Face Accelerate does with
+    `even_batches`, the last batch then repeats a few of the first rows.
+
+    Example:
+    >>> even_indices(5, 2).tolist()
+    [0, 1, 2, 3, 4, 0]
+    """
+    return np.resize(np.arange(n), n + (-n % multiple_of)) if n else np.arange(0)
+
+
+def check_even_batches(batch_size, multiple_of):
+    if multiple_of > 1 and batch_size % multiple_of:
+        raise ValueError(
+            f"With data parallelism over {multiple_of} devices, `batch_size` (the global batch) "
+            f"must be a multiple of {multiple_of}. Received: batch_size={batch_size}"
+        )
 
 
 def epoch_counter():
@@ -394,6 +423,10 @@ def load_hub_dataset(name="imdb"):
 class LabelMap:
     """Labels (strings or ints) <-> ids 0..K-1, in sorted order of the labels.
 
+    A thin layer over scikit-learn's `LabelEncoder` that adds the label names as
+    strings and errors that say what was received. The labels must be all
+    strings or all numbers.
+
     Example:
     >>> m = LabelMap(["pos", "neg", "pos"])
     >>> m.names, m.encode(["pos"]).tolist(), m.decode([0])
@@ -401,22 +434,29 @@ class LabelMap:
     """
 
     def __init__(self, labels):
-        values = sorted({_plain(v) for v in labels}, key=lambda v: (str(type(v)), v))
-        self.names = [str(v) for v in values]
-        self._ids = {v: i for i, v in enumerate(values)}
+        from sklearn.preprocessing import LabelEncoder
+
+        labels = list(labels)
+        kinds = {isinstance(v, (str, np.str_)) for v in labels}
+        if len(kinds) > 1:
+            raise ValueError(
+                "Labels must be all strings or all numbers. Received: labels mixing "
+                f"{sorted({type(v).__name__ for v in labels})}"
+            )
+        self._encoder = LabelEncoder().fit(labels)
+        self.names = [str(v) for v in self._encoder.classes_]
 
     def encode(self, labels):
+        labels = list(labels)
         try:
-            return np.array([self._ids[_plain(v)] for v in labels], dtype="int32")
-        except KeyError as e:
-            raise ValueError(f"Unknown label {e.args[0]!r}; known labels: {self.names}") from None
+            return self._encoder.transform(labels).astype("int32")
+        except (TypeError, ValueError):
+            known = set(self._encoder.classes_.tolist())
+            unknown = next((v for v in labels if v not in known), labels)
+            raise ValueError(f"Unknown label {unknown!r}; known labels: {self.names}") from None
 
     def decode(self, ids):
         return [self.names[int(i)] for i in ids]
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def stratified_split(frame, test_size=0.2, validation_size=0.1, seed=0):

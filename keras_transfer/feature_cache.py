@@ -116,9 +116,13 @@ def predict_by_length(predict_on_batch, preprocess, texts, batch_size):
     """
     import tensorflow as tf
 
+    from keras_transfer.distribution import replicas
+
     texts = [str(t) for t in texts]
     order = np.argsort([len(t) for t in texts], kind="stable")
-    ds = tf.data.Dataset.from_tensor_slices(np.asarray([texts[i] for i in order], dtype=str))
+    data.check_even_batches(batch_size, replicas())
+    padded = order[data.even_indices(len(order), replicas())]  # even batches across devices
+    ds = tf.data.Dataset.from_tensor_slices(np.asarray([texts[i] for i in padded], dtype=str))
     ds = ds.batch(batch_size).map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     outputs = []
     for batch in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
@@ -126,7 +130,7 @@ def predict_by_length(predict_on_batch, preprocess, texts, batch_size):
         batch = keras.tree.map_structure(keras.ops.convert_to_tensor, _trim_padding(batch))
         outputs.append(keras.ops.convert_to_numpy(predict_on_batch(batch)))
     result = np.empty((len(texts), *outputs[0].shape[1:]), dtype="float32")
-    result[order] = np.concatenate(outputs)
+    result[order] = np.concatenate(outputs)[: len(texts)]
     return result
 
 
@@ -300,6 +304,8 @@ def fit_on_features(model, x, y, callbacks, validation_data, disk, **kwargs):
     `restore_best_weights`, `model.history` and BackupAndRestore behave as in a
     plain fit. Returns the History.
     """
+    from keras_transfer.distribution import replicas
+
     # Draw the shuffle seed first, as the plain path does: computing
     # features may consume random numbers on some backends.
     seed = data.shuffle_seed()
@@ -317,6 +323,7 @@ def fit_on_features(model, x, y, callbacks, validation_data, disk, **kwargs):
         batch_size,
         seed=seed if kwargs.get("shuffle", True) else None,
         epoch=epoch,
+        multiple_of=replicas(),
     )
     callbacks = [counter, *callbacks]
     kwargs["shuffle"] = False  # the dataset reshuffles itself
@@ -325,6 +332,7 @@ def fit_on_features(model, x, y, callbacks, validation_data, disk, **kwargs):
             cache.features(validation_data[0]),
             *validation_data[1:],
             batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
+            multiple_of=replicas(),
         )
     steps = kwargs.get("steps_per_epoch") or -(-len(features) // batch_size)
     head = model.head_model()

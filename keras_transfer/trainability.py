@@ -143,8 +143,13 @@ def rebuild_optimizer(model):
         if source is not None and tuple(source.shape) == tuple(variable.shape):
             variable.assign(source)
     model.optimizer = new
-    from keras_transfer._keras_compat import set_compiled_optimizer
+    from keras_transfer._keras_compat import clip_after_all_reduce, set_compiled_optimizer
 
+    clip_after_all_reduce(new)
     set_compiled_optimizer(model, new)
     model.make_train_function(force=True)
+    # Rebuilt on next use, for the new set of trainable variables (a JAX
+    # distribution fixes each compiled step's output layout when it is built).
+    model.test_function = None
+    model.predict_function = None
     return new

@@ -34,39 +34,79 @@ def _bundled_glove():
     return words, matrix
 
 
-def _read_text_file(path):
+def _read_text_file(path, chunk_rows=50_000):
+    import csv
+
+    import pandas as pd
+
     if not os.path.isfile(path):
         raise ValueError(
             "The word vectors file does not exist. Pass the path of a GloVe or "
             f"word2vec text file ('word v1 v2 ...' per line). Received: vectors={path!r}"
         )
-    words, rows, width = [], [], None
-    with open(path, encoding="utf-8", errors="strict") as f:
-        for number, line in enumerate(f, start=1):
-            parts = line.rstrip("\n").rstrip().split(" ")
-            if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue  # word2vec header: "<count> <dim>"
-            if not parts or parts == [""]:
-                continue
-            if width is None:
-                width = len(parts) - 1
-            if len(parts) - 1 != width or width < 1:
+    not_utf8 = f"The word vectors file is not UTF-8 text. Received: vectors={path!r}"
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = f.readline().split()
+            header = int(len(first) == 2 and all(p.isdigit() for p in first))  # word2vec
+            if header:  # the first data line gives the width
+                first = next((line.split() for line in f if line.strip()), [])
+    except UnicodeDecodeError:
+        raise ValueError(not_utf8) from None
+    words, blocks = [], []
+    try:
+        reader = pd.read_csv(
+            path,
+            sep=r"\s+",
+            header=None,
+            skiprows=header,
+            skip_blank_lines=False,  # row i is line i + 1 + header, for the messages below
+            quoting=csv.QUOTE_NONE,
+            keep_default_na=False,  # "nan" and "null" are words
+            na_values=[""],
+            dtype={0: str},
+            encoding="utf-8",
+            chunksize=chunk_rows,
+        )
+        for chunk in reader:
+            chunk = chunk.dropna(how="all")
+            raw = chunk.iloc[:, 1:]
+            values = raw.apply(pd.to_numeric, errors="coerce")
+            bad = values.isna().any(axis=1).to_numpy()
+            if values.shape[1] < 1 or bad.any():
+                row = int(bad.argmax())
+                line = int(chunk.index[row]) + 1 + header
+                count = int(raw.iloc[row].notna().sum())
+                if count < values.shape[1]:
+                    raise _width_error(path, line, count, values.shape[1])
                 raise ValueError(
-                    f"Rows of the word vectors file must all have the same width. Line "
-                    f"{number} has {len(parts) - 1} values, earlier lines {width}. "
+                    f"Line {line} of the word vectors file is not 'word v1 v2 ...'. "
                     f"Received: vectors={path!r}"
                 )
-            try:
-                rows.append(np.asarray(parts[1:], dtype="float32"))
-            except ValueError:
-                raise ValueError(
-                    f"Line {number} of the word vectors file is not 'word v1 v2 ...'. "
-                    f"Received: vectors={path!r}"
-                ) from None
-            words.append(parts[0])
-    if not rows:
+            words.extend(chunk.iloc[:, 0].tolist())
+            blocks.append(values.to_numpy(dtype="float32"))
+    except pd.errors.EmptyDataError:
+        pass
+    except pd.errors.ParserError as e:  # a line with more values than the first
+        found = re.search(r"line (\d+), saw (\d+)", str(e))
+        if not found:
+            raise ValueError(
+                f"Cannot read the word vectors file ({e}). Received: vectors={path!r}"
+            ) from None
+        width = len(first) - 1
+        raise _width_error(path, int(found.group(1)), int(found.group(2)) - 1, width) from None
+    except UnicodeDecodeError:
+        raise ValueError(not_utf8) from None
+    if not words:
         raise ValueError(f"The word vectors file has no vectors. Received: vectors={path!r}")
-    return words, np.stack(rows)
+    return words, np.concatenate(blocks)
+
+
+def _width_error(path, line, count, width):
+    return ValueError(
+        f"Rows of the word vectors file must all have the same width. Line {line} has "
+        f"{count} values, earlier lines {width}. Received: vectors={path!r}"
+    )
 
 
 def load_word_vectors(vectors=None, max_words=20000):

@@ -170,3 +170,10 @@ def test_shuffled_order_follows_seed_and_epoch():
     counter.on_epoch_begin(0)
     assert order() == first  # epoch 0's order again, as after a resume
     assert data.batched_dataset(x, x, batch_size=8).cardinality().numpy() == 3  # no seed: in order
+
+
+def test_label_map_rejects_mixed_and_unknown_labels():
+    with pytest.raises(ValueError, match="all strings or all numbers"):
+        kt.LabelMap(["a", 1])
+    with pytest.raises(ValueError, match="Unknown label 2;"):
+        kt.LabelMap([1, 3]).encode([3, 2])

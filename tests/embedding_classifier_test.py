@@ -164,3 +164,29 @@ def test_glove_text_file_with_word2vec_header(tmp_path):
 def test_bad_model_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         kt.EmbeddingClassifier.from_word_vectors(tiny_vectors(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("good 1 0\n\nbad 1 x\n", "Line 3 of the word vectors file"),
+        ("4 2\ngood 1 0\nbad 0 1 1\n", "Line 3 has 3 values, earlier lines 2"),
+        ("\n\n", "has no vectors"),
+    ],
+)
+def test_bad_vectors_file_names_the_line(tmp_path, content, match):
+    path = tmp_path / "vectors.txt"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=match):
+        kt.load_word_vectors(str(path))
+
+
+def test_vectors_file_read_in_chunks_keeps_every_word(tmp_path):
+    from keras_transfer.word_vectors import _read_text_file
+
+    path = tmp_path / "vectors.txt"
+    # "nan" and "null" are words, and a trailing space is not a value.
+    path.write_text("2 2\nnan 1 0 \n\nnull 0 1\ngood 0.5 0.5\n")
+    words, matrix = _read_text_file(str(path), chunk_rows=2)
+    assert words == ["nan", "null", "good"]
+    np.testing.assert_array_equal(matrix, [[1, 0], [0, 1], [0.5, 0.5]])

@@ -10,8 +10,10 @@ POOLING_MODES = ("mean", "max")
 class MaskedGlobalPooling(keras.layers.Layer):
     """Mean or max over the time axis, counting only the unmasked positions.
 
-    Unlike `keras.layers.GlobalAveragePooling1D`, padding never dilutes the
-    mean. A row with no valid position pools to zeros.
+    `keras.layers.GlobalAveragePooling1D` with a mask does the mean, and the
+    transformer models use it. This layer adds what it lacks: a masked max,
+    and a row with no valid position pools to zeros instead of NaN (a text
+    made only of words outside a word-vector vocabulary has no valid position).
 
     Args:
         mode: `"mean"` (default) or `"max"`.

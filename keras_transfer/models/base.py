@@ -2,10 +2,13 @@
 
 import keras
 import keras_hub
+import numpy as np
 
+from keras_transfer import _keras_compat as compat
 from keras_transfer import data
 from keras_transfer.callbacks import with_mandatory_callbacks
 from keras_transfer.checks import check_int
+from keras_transfer.distribution import replicas
 from keras_transfer.feature_cache import check_cache_mode
 from keras_transfer.schedules import attach_plateau_schedule
 
@@ -62,6 +65,7 @@ class TransferModel(keras_hub.models.Task):
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
         attach_plateau_schedule(self.optimizer)
+        compat.clip_after_all_reduce(self.optimizer)
 
     def compile_from_config(self, config):
         # Subclasses override `compile()` for their defaults; replay the saved
@@ -174,6 +178,7 @@ class TransferModel(keras_hub.models.Task):
                 batch_size,
                 seed=data.shuffle_seed() if kwargs.pop("shuffle", True) else None,
                 epoch=epoch,
+                multiple_of=replicas(),
             )
             callbacks = [counter, *callbacks]
             y = None
@@ -182,6 +187,7 @@ class TransferModel(keras_hub.models.Task):
                 validation_data = data.batched_dataset(
                     *validation_data,
                     batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
+                    multiple_of=replicas(),
                 )
         return super().fit(
             x,
@@ -217,11 +223,32 @@ class TransferModel(keras_hub.models.Task):
 
     def predict(self, x=None, *args, **kwargs):
         data.check_texts(x, name="x")
+        n, k = _len_or_none(x), replicas()
+        if k > 1 and n is not None:
+            # Even batches across the devices; the extra rows are cut off again.
+            data.check_even_batches(kwargs.get("batch_size") or 32, k)
+            x = _take(x, data.even_indices(n, k))
+            return super().predict(x, *args, **kwargs)[:n]
         return super().predict(x, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         data.check_texts(x, y, name="x")
+        n, k = _len_or_none(x), replicas()
+        if k > 1 and n is not None and y is not None:
+            # Even batches across the devices: the last batch repeats a few
+            # of the first examples (as Hugging Face Accelerate does).
+            data.check_even_batches(kwargs.get("batch_size") or 32, k)
+            rows = data.even_indices(n, k)
+            x, y = _take(x, rows), _take(y, rows)
         return super().evaluate(x, y, *args, **kwargs)
+
+
+def _len_or_none(x):
+    return None if x is None or _is_dataset(x) or isinstance(x, dict) else len(x)
+
+
+def _take(values, rows):
+    return np.asarray(values)[rows] if not isinstance(values, list) else [values[i] for i in rows]
 
 
 def _is_dataset(value):

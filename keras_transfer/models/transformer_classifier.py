@@ -3,8 +3,8 @@
 import keras
 import keras_hub
 
+from keras_transfer._keras_compat import integer_padding_mask
 from keras_transfer.checks import check_int
-from keras_transfer.layers.masked_global_pooling import MaskedGlobalPooling
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
 from keras_transfer.optimizers import LayerwiseAdam, layerwise_multipliers
@@ -94,7 +94,10 @@ class TransformerClassifier(TransferModel):
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
-        self.pooler = MaskedGlobalPooling("mean", name="pooling") if pooling == "mean" else None
+        # keras' masked mean: every row keeps its [CLS] and [SEP], so none is empty.
+        self.pooler = (
+            keras.layers.GlobalAveragePooling1D(name="pooling") if pooling == "mean" else None
+        )
         self.hidden = keras.layers.Dense(
             hidden_units, activation="relu", name="classification_dense"
         )
@@ -110,7 +113,7 @@ class TransformerClassifier(TransferModel):
         if self.pooler is None:
             x = sequence[:, 0, :]
         else:
-            x = self.pooler(sequence, padding_mask=inputs["padding_mask"])
+            x = self.pooler(sequence, mask=inputs["padding_mask"])
         x = self.head_dropout(self.hidden(x))
         outputs = self.output_dense(x)
         compile = kwargs.pop("compile", True)
@@ -204,6 +207,13 @@ class TransformerClassifier(TransferModel):
         if metrics == "auto":
             metrics = classification_metrics(self.num_classes)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def preprocess_samples(self, x, y=None, sample_weight=None):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(
+            super().preprocess_samples(x, y, sample_weight)
+        )
+        x = integer_padding_mask(x)
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
     def _head_layer(self):
         return self.hidden
