@@ -22,6 +22,8 @@ _SERIALIZABLE = (
     "keras_transfer.models.base",
     "keras_transfer.models.embedding_classifier",
     "keras_transfer.models.transformer_classifier",
+    "keras_transfer.models.zero_shot_classifier",
+    "keras_transfer.models.setfit_classifier",
 )
 
 
@@ -85,6 +87,8 @@ _LAZY = {
     "FeatureCache": "keras_transfer.feature_cache",
     "Predictor": "keras_transfer.serving",
     "load_word_vectors": "keras_transfer.word_vectors",
+    "ZeroShotClassifier": "keras_transfer.models.zero_shot_classifier",
+    "SetFitClassifier": "keras_transfer.models.setfit_classifier",
     "data_parallel": "keras_transfer.distribution",
     "callbacks": "keras_transfer.callbacks",
     "schedules": "keras_transfer.schedules",

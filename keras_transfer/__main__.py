@@ -107,6 +107,14 @@ def _parser():
         default=0,
         help="add N punctuation/case variants of each training text",
     )
+    compare.add_argument(
+        "--few-shot",
+        type=int,
+        default=None,
+        metavar="K",
+        help="train every strategy on K examples per class (stratified, seeded), stopping early "
+        "on K per class of the validation split; try --strategies setfit,zero_shot,full,frozen",
+    )
     compare.add_argument("--seed", type=int, default=0, help="split and training seed")
     compare.add_argument(
         "--seeds",
@@ -124,6 +132,12 @@ def _parser():
         action="store_true",
         help="also write each strategy's model to OUT/models/<strategy>.keras "
         "(serve one with: python -m keras_transfer serve --model ...)",
+    )
+    compare.add_argument(
+        "--data-parallel",
+        action="store_true",
+        help="train on every local device (JAX: keras.distribution.DataParallel; TensorFlow: "
+        "tf.distribute.MirroredStrategy); --batch-size stays the global batch",
     )
     compare.add_argument(
         "--smoke",
@@ -158,6 +172,12 @@ def _parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-class-weight", action="store_true")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    train.add_argument(
+        "--data-parallel",
+        action="store_true",
+        help="train on every local device (JAX: keras.distribution.DataParallel; TensorFlow: "
+        "tf.distribute.MirroredStrategy); --batch-size stays the global batch",
+    )
     predict = commands.add_parser(
         "predict",
         help="predict labels of texts with a saved model",
@@ -293,7 +313,7 @@ def _compare(args):
     _check_positive(
         {
             key: sizes.get(key, getattr(args, key))
-            for key in ("epochs", "max_length", "batch_size", "seeds")
+            for key in ("epochs", "max_length", "batch_size", "seeds", "few_shot")
         }
     )
     check_strategies(args.strategies)
@@ -323,6 +343,7 @@ def _compare(args):
         batch_size=sizes["batch_size"],
         out=args.out,
         preset=args.preset,
+        few_shot=args.few_shot,
         augment=args.augment,
         seed=args.seed,
         seeds=args.seeds,
@@ -341,10 +362,15 @@ def _compare(args):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    command = {"compare": _compare, "train": _train, "predict": _predict, "serve": _serve}
     try:
-        {"compare": _compare, "train": _train, "predict": _predict, "serve": _serve}[args.command](
-            args
-        )
+        if getattr(args, "data_parallel", False):
+            from keras_transfer.distribution import data_parallel
+
+            with data_parallel().scope():
+                command[args.command](args)
+        else:
+            command[args.command](args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

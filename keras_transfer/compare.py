@@ -32,6 +32,7 @@ def compare_strategies(
     unfreeze_last=None,
     lora_rank=None,
     validation_size=0.2,
+    few_shot=None,
     augment=0,
     seed=0,
     seeds=1,
@@ -67,6 +68,11 @@ def compare_strategies(
         unfreeze_last, lora_rank: override the registry's defaults for
             `last_n` and `lora`.
         validation_size: share of `train` held out for EarlyStopping.
+        few_shot: K, to train every strategy on K examples per class (a
+            stratified, seeded sample of the training split) and to stop early
+            on K per class of the validation split, a development set the size
+            of the training set (as in Gao et al. 2021). The test set and the
+            reference rows use the same examples as the strategies.
         augment: add this many punctuation/case variants of each training
             text (validation and test stay untouched).
         seed: split, initialisation, shuffling and dropout seed.
@@ -112,6 +118,10 @@ def compare_strategies(
         train, validation, _ = data_lib.stratified_split(
             train, test_size=0.0, validation_size=validation_size, seed=seed
         )
+    if few_shot is not None:
+        check_int("few_shot", few_shot)
+        train = data_lib.per_class_sample(train, few_shot, seed=seed, name="few_shot")
+        validation = data_lib.per_class_sample(validation, few_shot, seed=seed, name="few_shot")
     if augment:
         train = data_lib.augment_punctuation(train, copies=augment, seed=seed)
     labels = data_lib.LabelMap(list(train["label"]) + list(test["label"]))
@@ -174,7 +184,8 @@ def compare_strategies(
         probabilities = model.predict(x_test, batch_size=predict_batch, verbose=0)
         inference = len(x_test) / (time.perf_counter() - start)
         params = trainable_summary(model).iloc[-1]
-        monitored = history.history.get("val_loss", history.history["loss"])
+        losses = history.history["loss"] if history is not None else []  # zero_shot: none
+        monitored = history.history.get("val_loss", losses) if history is not None else []
         row = {
             "strategy": strategy,
             "description": STRATEGIES[strategy].description,
@@ -182,9 +193,9 @@ def compare_strategies(
             "inference_examples_per_s": inference,
             "trainable_params": int(params["trainable_params"]),
             "total_params": int(params["total_params"]),
-            "epochs_run": len(history.history["loss"]),
-            "best_epoch": int(np.argmin(monitored)) + 1,
-            "best_val_loss": float(np.min(monitored)),
+            "epochs_run": len(losses),
+            "best_epoch": int(np.argmin(monitored)) + 1 if len(monitored) else 0,
+            "best_val_loss": float(np.min(monitored)) if len(monitored) else float("nan"),
             "learning_rate": recipe.learning_rate,
             "max_epochs": max_epochs,
             "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
@@ -195,7 +206,7 @@ def compare_strategies(
             np.argmax(probabilities, axis=-1),
             seed=run_seed,
             hparams=common,
-            history=history.history,
+            history=history.history if history is not None else None,
         )
         if save_models and out is not None and run_seed == seed:
             os.makedirs(os.path.join(out, "models"), exist_ok=True)

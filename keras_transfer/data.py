@@ -459,6 +459,26 @@ class LabelMap:
         return [self.names[int(i)] for i in ids]
 
 
+def per_class_sample(frame, k, seed=0, name="k"):
+    """`k` rows of each label of a `load_texts` DataFrame, drawn with `seed`.
+
+    Example:
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"text": list("abcdef"), "label": [0, 0, 0, 1, 1, 1]})
+    >>> per_class_sample(frame, 2)["label"].tolist()
+    [0, 0, 1, 1]
+    """
+    counts = frame["label"].value_counts()
+    small = counts[counts < k]
+    if len(small):
+        raise ValueError(
+            f"`{name}` asks for {k} examples per class, but class {small.index[0]!r} has "
+            f"{int(small.iloc[0])} here. Received: {name}={k}"
+        )
+    sample = frame.groupby("label", sort=True).sample(k, random_state=seed)
+    return sample.reset_index(drop=True)
+
+
 def stratified_split(frame, test_size=0.2, validation_size=0.1, seed=0):
     """Split a `load_texts` DataFrame into train / validation / test, stratified by label.
 

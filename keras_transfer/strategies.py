@@ -91,6 +91,21 @@ class Strategy:
                 label_names=label_names,
                 **options,
             )
+        if self.name == "zero_shot":
+            return kt.ZeroShotClassifier.from_preset(
+                preset,
+                label_names=list(label_names),
+                max_length=max_length,
+                **{**self.options, **options},
+            )
+        if self.name == "setfit":
+            return kt.SetFitClassifier.from_preset(
+                preset,
+                num_classes=len(label_names),
+                max_length=max_length,
+                label_names=label_names,
+                **options,
+            )
         return kt.TransformerClassifier.from_preset(
             preset,
             num_classes=len(label_names),
@@ -123,6 +138,20 @@ class Strategy:
         """
         epochs = epochs or self.recipe.max_epochs
         model = self.build(label_names, max_length, preset, **(options or {}))
+        if self.name == "zero_shot":
+            return model, None  # nothing trains
+        if self.name == "setfit":
+            history = model.fit(
+                texts,
+                labels,
+                validation_data=validation_data,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=self.recipe.learning_rate,
+                class_weight=class_weight,
+                **fit_kwargs,
+            )
+            return model, history
         model.compile(optimizer=self.recipe.optimizer(-(-len(texts) // batch_size), epochs))
         history = model.fit(
             texts,
@@ -216,10 +245,37 @@ STRATEGIES = {
             pretrained=False,
             in_default_run=False,
         ),
+        Strategy(
+            "setfit",
+            "SetFit: contrastive tuning of the sentence encoder on pairs + logistic head",
+            Recipe(
+                learning_rate=2e-5,
+                max_epochs=1,
+                warmup_ratio=0.1,
+                source="Tunstall et al. 2022 (SetFit): 20 pair iterations, batch 16, lr 2e-5, "
+                "1 epoch, then logistic regression on the embeddings. Made for a few "
+                "examples per class: the pairs grow with the data (compare --few-shot).",
+            ),
+            in_default_run=False,
+        ),
+        Strategy(
+            "zero_shot",
+            "no training: cosine similarity to the label names",
+            Recipe(
+                learning_rate=0.0,
+                max_epochs=0,
+                source="Sentence-embedding zero-shot classification (Yin et al. 2019 frame it; "
+                "here the encoder's cosine similarity to 'This text is <label>.', scale 20). "
+                "Needs label names that mean something.",
+            ),
+            in_default_run=False,
+            options={"template": "This text is {}."},
+        ),
     )
 }
 DEFAULT_RUN = tuple(name for name, s in STRATEGIES.items() if s.in_default_run)
-TRANSFORMER_STRATEGIES = tuple(name for name in STRATEGIES if name != "embedding")
+# The trainability strategies of TransformerClassifier (and the other fine-tuned models).
+TRANSFORMER_STRATEGIES = ("frozen", "last_n", "lora", "full", "scratch")
 
 
 def get_strategy(name):

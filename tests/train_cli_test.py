@@ -127,3 +127,15 @@ def test_killed_train_resumes_to_the_same_weights(tmp_path, data_file, dropout_f
             keras.ops.convert_to_numpy(wa), keras.ops.convert_to_numpy(wb), atol=1e-5,
             err_msg=wa.path,
         )  # fmt: skip
+
+
+def test_train_data_parallel(tmp_path, capsys, data_file, tiny_preset):
+    """The switch on every backend: this process's devices (one CPU here; two-device runs
+    are in distribution_test.py), or on torch a one-line error saying what to use."""
+    out = tmp_path / "frozen.keras"
+    args = train_args(data_file, tiny_preset, out, "--strategy", "frozen", "--epochs", "1")
+    code, _, stderr = run_main(capsys, *args, "--data-parallel")
+    if keras.backend.backend() == "torch":
+        assert code == 2 and "KERAS_BACKEND=jax" in stderr and not out.exists()
+    else:
+        assert code == 0 and out.exists(), stderr[-3000:]

@@ -62,6 +62,10 @@ class TransferModel(keras_hub.models.Task):
             )
         return names
 
+    # False where `fit` trains with an optimizer of its own (or not at all):
+    # the compiled one then stays unbuilt, saved and reloaded as such.
+    fit_uses_optimizer = True
+
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
         attach_plateau_schedule(self.optimizer)
@@ -73,7 +77,7 @@ class TransferModel(keras_hub.models.Task):
         # optimizer state included.
         config = keras.saving.deserialize_keras_object(config)
         self.compile(**config)
-        if self.built:
+        if self.built and self.fit_uses_optimizer:
             self.optimizer.build(self.trainable_variables)
 
     def fit(

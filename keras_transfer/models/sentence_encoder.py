@@ -1,0 +1,33 @@
+"""Sentence embeddings from a keras-hub encoder: masked mean of the tokens, unit length.
+
+The building block of the few-shot and zero-shot classifiers: the way
+sentence-transformers models such as all-MiniLM-L6-v2 were trained to embed.
+"""
+
+import keras
+import keras_hub
+import numpy as np
+
+
+def check_encoder_inputs(backbone):
+    if not isinstance(backbone, keras_hub.models.Backbone):
+        raise ValueError(
+            f"`backbone` must be a keras-hub Backbone. Received: backbone={backbone!r}"
+        )
+
+
+def sentence_embedding(backbone, inputs, pooler, normalize):
+    """The unit-length masked mean of `backbone`'s token outputs for `inputs`."""
+    outputs = backbone(inputs)
+    sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+    return normalize(pooler(sequence, mask=inputs["padding_mask"]))
+
+
+def encode_texts(encoder, preprocessor, texts, batch_size=64):
+    """`encoder` (token inputs -> embeddings) over `texts`, in inference mode, as numpy."""
+    rows = []
+    for start in range(0, len(texts), batch_size):
+        batch = preprocessor(list(texts[start : start + batch_size]))
+        batch = keras.tree.map_structure(keras.ops.convert_to_tensor, batch)
+        rows.append(keras.ops.convert_to_numpy(encoder(batch, training=False)))
+    return np.concatenate(rows)
