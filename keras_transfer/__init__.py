@@ -24,6 +24,7 @@ _SERIALIZABLE = (
     "keras_transfer.models.transformer_classifier",
     "keras_transfer.models.zero_shot_classifier",
     "keras_transfer.models.setfit_classifier",
+    "keras_transfer.models.multi_task_classifier",
 )
 
 
@@ -89,6 +90,7 @@ _LAZY = {
     "load_word_vectors": "keras_transfer.word_vectors",
     "ZeroShotClassifier": "keras_transfer.models.zero_shot_classifier",
     "SetFitClassifier": "keras_transfer.models.setfit_classifier",
+    "MultiTaskClassifier": "keras_transfer.models.multi_task_classifier",
     "data_parallel": "keras_transfer.distribution",
     "callbacks": "keras_transfer.callbacks",
     "schedules": "keras_transfer.schedules",

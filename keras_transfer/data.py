@@ -45,7 +45,12 @@ def check_texts(x, y=None, name="x"):
                 f"`{name}` must contain only strings. Received: {name}[{i}]={value!r} "
                 f"of type {type(value).__name__}"
             )
-    if y is not None and hasattr(y, "__len__") and len(y) != len(values):
+    if (
+        y is not None
+        and hasattr(y, "__len__")
+        and not isinstance(y, dict)
+        and len(y) != len(values)
+    ):
         raise ValueError(
             f"`{name}` and its labels must have the same length. "
             f"Received: {len(values)} texts and {len(y)} labels"
@@ -170,17 +175,21 @@ def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=No
     check_even_batches(batch_size, multiple_of)
     if is_text_array(x):
         x = np.asarray(list(x), dtype=object).astype(str)
-    columns = [np.asarray(x), np.asarray(y)]
+    # `y` may be a dict of label arrays (one per output of a multi-task model).
+    y = {k: np.asarray(v) for k, v in y.items()} if isinstance(y, dict) else np.asarray(y)
+    columns = [np.asarray(x), y]
     if sample_weight is not None:
         columns.append(np.asarray(sample_weight, dtype="float32"))
+    columns = tuple(columns)
     n = len(columns[0])
     pad = -n % multiple_of
     if seed is None:
-        columns = [c[even_indices(n, multiple_of)] for c in columns]
-        return tf.data.Dataset.from_tensor_slices(tuple(columns)).batch(batch_size)
+        rows = even_indices(n, multiple_of)
+        columns = tf.nest.map_structure(lambda c: c[rows], columns)
+        return tf.data.Dataset.from_tensor_slices(columns).batch(batch_size)
     if epoch is None:
         raise ValueError("A shuffled dataset needs its `epoch` variable (see EpochCounter).")
-    tensors = tuple(tf.constant(c) for c in columns)
+    tensors = tf.nest.map_structure(tf.constant, columns)
 
     def order(_):
         pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
@@ -188,7 +197,7 @@ def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=No
         return tf.concat([shuffled, shuffled[:pad]], axis=0) if pad else shuffled
 
     indices = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size)
-    return indices.map(lambda i: tuple(tf.gather(t, i) for t in tensors))
+    return indices.map(lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
 
 
 def even_indices(n, multiple_of=1):

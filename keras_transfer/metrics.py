@@ -56,6 +56,37 @@ class SparseRecall(_OneHotLabels, keras.metrics.Recall):
         super().__init__(num_classes=num_classes, class_id=class_id, name=name, **kwargs)
 
 
+@keras.saving.register_keras_serializable(package="keras_transfer")
+class MaskedAccuracy(keras.metrics.SparseCategoricalAccuracy):
+    """Accuracy over the examples whose label is not `ignore_class` (-1).
+
+    For multi-task data where not every text has every label: an unlabelled
+    example counts neither as right nor as wrong.
+
+    Example:
+    >>> import numpy as np, keras_transfer as kt
+    >>> m = kt.metrics.MaskedAccuracy()
+    >>> m.update_state(np.array([1, -1, 0]), np.array([[0.2, 0.8], [0.9, 0.1], [0.3, 0.7]]))
+    >>> float(m.result())
+    0.5
+    """
+
+    def __init__(self, ignore_class=-1, name="accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.ignore_class = ignore_class
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        labelled = ops.cast(ops.not_equal(y_true, self.ignore_class), "float32")
+        if sample_weight is not None:
+            labelled = labelled * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+        y_true = ops.maximum(y_true, 0)
+        return super().update_state(y_true, y_pred, sample_weight=labelled)
+
+    def get_config(self):
+        return {**super().get_config(), "ignore_class": self.ignore_class}
+
+
 def classification_metrics(num_classes):
     """The default metrics: accuracy, and precision/recall of class 1 when binary."""
     metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]

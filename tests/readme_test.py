@@ -13,6 +13,9 @@ def test_strategies_table_follows_the_registry():
     for name, strategy in STRATEGIES.items():
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
         recipe = strategy.recipe
+        if not recipe.max_epochs:
+            assert "no training" in row and "| none |" in row, row
+            continue
         optimizer, lr, warmup, epochs = re.search(
             r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)", row
         ).groups()
