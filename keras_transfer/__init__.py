@@ -91,6 +91,7 @@ _LAZY = {
     "ZeroShotClassifier": "keras_transfer.models.zero_shot_classifier",
     "SetFitClassifier": "keras_transfer.models.setfit_classifier",
     "MultiTaskClassifier": "keras_transfer.models.multi_task_classifier",
+    "continue_pretraining": "keras_transfer.pretraining",
     "data_parallel": "keras_transfer.distribution",
     "callbacks": "keras_transfer.callbacks",
     "schedules": "keras_transfer.schedules",

@@ -115,6 +115,16 @@ def _parser():
         help="train every strategy on K examples per class (stratified, seeded), stopping early "
         "on K per class of the validation split; try --strategies setfit,zero_shot,full,frozen",
     )
+    compare.add_argument(
+        "--adapt-on",
+        default=None,
+        metavar="DATA",
+        help="first adapt the encoder by masked-LM training on these texts (a file or a bundled "
+        "name; only the texts are read, never the test split's), then compare on it",
+    )
+    compare.add_argument(
+        "--adapt-epochs", type=int, default=1, help="masked-LM epochs for --adapt-on (1)"
+    )
     compare.add_argument("--seed", type=int, default=0, help="split and training seed")
     compare.add_argument(
         "--seeds",
@@ -313,7 +323,7 @@ def _compare(args):
     _check_positive(
         {
             key: sizes.get(key, getattr(args, key))
-            for key in ("epochs", "max_length", "batch_size", "seeds", "few_shot")
+            for key in ("epochs", "max_length", "batch_size", "seeds", "few_shot", "adapt_epochs")
         }
     )
     check_strategies(args.strategies)
@@ -344,6 +354,8 @@ def _compare(args):
         out=args.out,
         preset=args.preset,
         few_shot=args.few_shot,
+        adapt_on=args.adapt_on,
+        adapt_epochs=args.adapt_epochs,
         augment=args.augment,
         seed=args.seed,
         seeds=args.seeds,

@@ -33,6 +33,8 @@ def compare_strategies(
     lora_rank=None,
     validation_size=0.2,
     few_shot=None,
+    adapt_on=None,
+    adapt_epochs=1,
     augment=0,
     seed=0,
     seeds=1,
@@ -73,6 +75,14 @@ def compare_strategies(
             on K per class of the validation split, a development set the size
             of the training set (as in Gao et al. 2021). The test set and the
             reference rows use the same examples as the strategies.
+        adapt_on: unlabelled in-domain texts (anything
+            `keras_transfer.data.load_unlabelled` reads) to adapt
+            the encoder on first, by masked-LM pretraining
+            (`keras_transfer.continue_pretraining`, `adapt_epochs` epochs);
+            the transformer strategies then start from the adapted encoder,
+            written to `out/adapted_encoder`. The held-out masked-LM loss
+            before and after is in `table.attrs["adaptation"]`. Never pass the
+            test texts.
         augment: add this many punctuation/case variants of each training
             text (validation and test stay untouched).
         seed: split, initialisation, shuffling and dropout seed.
@@ -127,6 +137,9 @@ def compare_strategies(
     labels = data_lib.LabelMap(list(train["label"]) + list(test["label"]))
     y_train, y_val, y_test = (labels.encode(f["label"]) for f in (train, validation, test))
     x_train, x_val, x_test = (f["text"].tolist() for f in (train, validation, test))
+    if adapt_on is not None:
+        check_int("adapt_epochs", adapt_epochs)
+        adapt_on = data_lib.load_unlabelled(adapt_on)
     if out is not None:
         out = _prepare_out(out, overwrite)
     try:
@@ -141,7 +154,33 @@ def compare_strategies(
         experiment_dir, ["strategy", "learning_rate", "max_epochs", "seed", *common]
     )
 
+    adaptation = None
+    if adapt_on is not None and any(STRATEGIES[s].pretrained for s in strategies):
+        from keras_transfer.pretraining import continue_pretraining
+
+        if verbose:
+            print(f"Adapting the encoder: masked-LM on {len(adapt_on)} texts ...", flush=True)
+        adaptation = continue_pretraining(
+            adapt_on,
+            preset=preset,
+            out=os.path.join(out if out is not None else experiment_dir, "adapted_encoder"),
+            epochs=adapt_epochs,
+            max_length=max_length,
+            batch_size=batch_size,
+            overwrite=True,
+            log_root=experiment_dir,
+            seed=seed,
+            verbose=2 if verbose > 1 else 0,
+        )
+        preset = adaptation["out"]
+        if verbose:
+            print(
+                f"Held-out masked-LM loss {adaptation['mlm_loss_before']:.3f} -> "
+                f"{adaptation['mlm_loss_after']:.3f} (masked-LM head {adaptation['head']})",
+                flush=True,
+            )
     state = _State(labels.names, experiment_dir, out)
+    state.adaptation = adaptation
     for row, predicted in _reference_rows(
         x_train + x_val, np.concatenate([y_train, y_val]), x_test
     ):
@@ -236,6 +275,7 @@ class _State:
         self.experiment_dir = experiment_dir
         self.out = out
         self.rows, self.reports, self.confusions, self.histories = [], {}, {}, {}
+        self.adaptation = None
 
     def add(self, row, y_true, predicted, seed, hparams, history=None):
         from sklearn.metrics import (
@@ -310,6 +350,7 @@ class _State:
             labels=self.label_names,
             experiment_dir=self.experiment_dir,
             reports=dict(self.reports),
+            adaptation=self.adaptation,
         )
         frame.attrs["recommendation"] = reports.recommendation(frame)
         return frame

@@ -371,6 +371,52 @@ def load_texts(data, text_column="text", label_column="label"):
     return out
 
 
+def load_unlabelled(data, text_column="text"):
+    """Unlabelled texts, as a list: for masked-LM adaptation.
+
+    Args:
+        data: a list of strings; a .txt file (one text per line, blank lines
+            skipped); a .csv/.tsv/.json/.jsonl file (its `text_column`); or a
+            bundled dataset name (its training texts only, never its test
+            split).
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> len(kt.data.load_unlabelled("rotten_tomatoes"))
+    3613
+    """
+    if isinstance(data, (list, tuple)):
+        texts = list(data)
+    elif isinstance(data, str) and data in BUNDLED:
+        texts = load_bundled(data)[0]["text"].tolist()
+    elif isinstance(data, (str, os.PathLike)) and os.path.isfile(data):
+        path = os.fspath(data)
+        if path.lower().endswith(".txt"):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    texts = [line.strip() for line in f if line.strip()]
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"The text file is not valid UTF-8 ({e.reason} at byte {e.start}). "
+                    f"Received: data={path!r}"
+                ) from None
+        else:
+            frame = _read_file(path)
+            if text_column not in frame.columns:
+                raise ValueError(
+                    f"`text_column` names a column that {path!r} does not have (columns: "
+                    f"{list(frame.columns)}). Received: text_column={text_column!r}"
+                )
+            texts = frame[text_column].dropna().astype(str).tolist()
+    else:
+        raise ValueError(
+            "Unlabelled texts must be a list, an existing .txt/.csv/.tsv/.json/.jsonl file or a "
+            f"bundled dataset name ({sorted(BUNDLED)}). Received: data={data!r}"
+        )
+    check_texts(texts, name="texts")
+    return texts
+
+
 def load_bundled(name="rotten_tomatoes"):
     """A dataset that ships with the package: `(train, test)` DataFrames.
 
