@@ -85,6 +85,7 @@ _LAZY = {
     "class_balance": "keras_transfer.data",
     "augment_punctuation": "keras_transfer.data",
     "LabelMap": "keras_transfer.data",
+    "load_unlabelled": "keras_transfer.data",
     "FeatureCache": "keras_transfer.feature_cache",
     "Predictor": "keras_transfer.serving",
     "load_word_vectors": "keras_transfer.word_vectors",

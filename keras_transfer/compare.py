@@ -76,7 +76,7 @@ def compare_strategies(
             of the training set (as in Gao et al. 2021). The test set and the
             reference rows use the same examples as the strategies.
         adapt_on: unlabelled in-domain texts (anything
-            `keras_transfer.data.load_unlabelled` reads) to adapt
+            `keras_transfer.load_unlabelled` reads) to adapt
             the encoder on first, by masked-LM pretraining
             (`keras_transfer.continue_pretraining`, `adapt_epochs` epochs);
             the transformer strategies then start from the adapted encoder,
@@ -216,7 +216,8 @@ def compare_strategies(
             log_root=experiment_dir,
             verbose=2 if verbose > 1 else 0,
         )
-        train_seconds = time.perf_counter() - start
+        # Nothing trains without a history (zero_shot): building is not training.
+        train_seconds = time.perf_counter() - start if history is not None else 0.0
         predict_batch = max(batch_size, 32)
         model.predict(x_test[:predict_batch], batch_size=predict_batch, verbose=0)  # compile
         start = time.perf_counter()

@@ -382,7 +382,7 @@ def load_unlabelled(data, text_column="text"):
 
     Example:
     >>> import keras_transfer as kt
-    >>> len(kt.data.load_unlabelled("rotten_tomatoes"))
+    >>> len(kt.load_unlabelled("rotten_tomatoes"))
     3613
     """
     if isinstance(data, (list, tuple)):

@@ -43,3 +43,9 @@ def test_vietnamese_example_says_what_it_uses():
 def test_compare_example_smoke():
     out = run_example("compare_strategies.py", "--smoke")
     assert "| lora |" in out
+
+
+@pytest.mark.large
+def test_multi_task_example_smoke():
+    out = run_example("multi_task.py", "--smoke")
+    assert "language accuracy" in out and "sentiment [" in out
