@@ -64,6 +64,35 @@ def apply_strategy(backbone, strategy, unfreeze_last, lora_rank):
             layer.trainable = False
 
 
+def check_transformer_backbone(backbone):
+    """A keras-hub backbone with `transformer_layers`, or a ValueError."""
+    import keras_hub
+
+    if not isinstance(backbone, keras_hub.models.Backbone) or not hasattr(
+        backbone, "transformer_layers"
+    ):
+        raise ValueError(
+            "`backbone` must be a keras-hub Backbone with `transformer_layers`. "
+            f"Received: backbone={backbone!r}"
+        )
+
+
+def setup_strategy(backbone, strategy, unfreeze_last, lora_rank):
+    """Check a strategy's arguments against `backbone`, fill in the registry's
+    defaults (capped to the model's blocks), apply it, and return
+    `(unfreeze_last, lora_rank)`."""
+    from keras_transfer.strategies import STRATEGIES
+
+    num_blocks = len(backbone.transformer_layers)
+    check_strategy(strategy, unfreeze_last, lora_rank, num_blocks)
+    if strategy == "last_n" and unfreeze_last is None:
+        unfreeze_last = min(STRATEGIES["last_n"].options["unfreeze_last"], num_blocks)
+    if strategy == "lora" and lora_rank is None:
+        lora_rank = STRATEGIES["lora"].options["lora_rank"]
+    apply_strategy(backbone, strategy, unfreeze_last, lora_rank)
+    return unfreeze_last, lora_rank
+
+
 def _block_of(path, backbone):
     first = path.split("/")[0]
     if backbone is None:

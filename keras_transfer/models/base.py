@@ -202,6 +202,13 @@ class TransferModel(keras_hub.models.Task):
             **kwargs,
         )
 
+    def preprocess_samples(self, x, y=None, sample_weight=None):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(
+            super().preprocess_samples(x, y, sample_weight)
+        )
+        x = compat.integer_padding_mask(x)  # for tf.distribute (see there)
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
     def _check_labels(self, y, name):
         if not hasattr(y, "__len__") or isinstance(y, (str, bytes, dict)):
             return y

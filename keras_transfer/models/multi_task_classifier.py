@@ -3,18 +3,16 @@
 import re
 
 import keras
-import keras_hub
 import numpy as np
 
 from keras_transfer import data
-from keras_transfer._keras_compat import integer_padding_mask
 from keras_transfer.checks import check_int
 from keras_transfer.metrics import MaskedAccuracy
 from keras_transfer.models.base import TransferModel
 from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.strategies import STRATEGIES
-from keras_transfer.trainability import apply_strategy, check_strategy
+from keras_transfer.trainability import check_transformer_backbone, setup_strategy
 
 UNLABELLED = -1
 _TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -70,13 +68,7 @@ class MultiTaskClassifier(TransferModel):
         label_names=None,
         **kwargs,
     ):
-        if not isinstance(backbone, keras_hub.models.Backbone) or not hasattr(
-            backbone, "transformer_layers"
-        ):
-            raise ValueError(
-                "`backbone` must be a keras-hub Backbone with `transformer_layers`. "
-                f"Received: backbone={backbone!r}"
-            )
+        check_transformer_backbone(backbone)
         tasks = _check_tasks(tasks)
         loss_weights = _check_task_dict("loss_weights", loss_weights, tasks, _positive_number)
         label_names = _check_task_dict(
@@ -87,13 +79,7 @@ class MultiTaskClassifier(TransferModel):
         )
         if pooling not in ("cls", "mean"):
             raise ValueError(f"`pooling` must be 'cls' or 'mean'. Received: pooling={pooling!r}")
-        num_blocks = len(backbone.transformer_layers)
-        check_strategy(strategy, unfreeze_last, lora_rank, num_blocks)
-        if strategy == "last_n" and unfreeze_last is None:
-            unfreeze_last = min(STRATEGIES["last_n"].options["unfreeze_last"], num_blocks)
-        if strategy == "lora" and lora_rank is None:
-            lora_rank = STRATEGIES["lora"].options["lora_rank"]
-        apply_strategy(backbone, strategy, unfreeze_last, lora_rank)
+        unfreeze_last, lora_rank = setup_strategy(backbone, strategy, unfreeze_last, lora_rank)
 
         # === Layers ===
         self.backbone = backbone
@@ -217,12 +203,6 @@ class MultiTaskClassifier(TransferModel):
             ids = data.check_labels(np.where(unlabelled, 0, values), n, name=f"{name}[{task!r}]")
             checked[task] = np.where(unlabelled, UNLABELLED, ids).astype("int32")
         return checked
-
-    def preprocess_samples(self, x, y=None, sample_weight=None):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(
-            super().preprocess_samples(x, y, sample_weight)
-        )
-        return keras.utils.pack_x_y_sample_weight(integer_padding_mask(x), y, sample_weight)
 
     def _head_layer(self):
         return self.heads[next(iter(self.tasks))][0]

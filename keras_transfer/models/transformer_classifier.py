@@ -1,9 +1,7 @@
 """TransformerClassifier: a pretrained keras-hub encoder -> pooling -> dense head."""
 
 import keras
-import keras_hub
 
-from keras_transfer._keras_compat import integer_padding_mask
 from keras_transfer.checks import check_int
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
@@ -11,7 +9,7 @@ from keras_transfer.optimizers import LayerwiseAdam, layerwise_multipliers
 from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.strategies import STRATEGIES
-from keras_transfer.trainability import apply_strategy, check_strategy
+from keras_transfer.trainability import check_transformer_backbone, setup_strategy
 
 POOLINGS = ("cls", "mean")
 
@@ -69,25 +67,12 @@ class TransformerClassifier(TransferModel):
         label_names=None,
         **kwargs,
     ):
-        if not isinstance(backbone, keras_hub.models.Backbone) or not hasattr(
-            backbone, "transformer_layers"
-        ):
-            raise ValueError(
-                "`backbone` must be a keras-hub Backbone with `transformer_layers`. "
-                f"Received: backbone={backbone!r}"
-            )
+        check_transformer_backbone(backbone)
         self.check_num_classes(num_classes)
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
-        num_blocks = len(backbone.transformer_layers)
-        check_strategy(strategy, unfreeze_last, lora_rank, num_blocks)
-        if strategy == "last_n" and unfreeze_last is None:
-            # The registry's default, capped on a model with fewer blocks.
-            unfreeze_last = min(STRATEGIES["last_n"].options["unfreeze_last"], num_blocks)
-        if strategy == "lora" and lora_rank is None:
-            lora_rank = STRATEGIES["lora"].options["lora_rank"]
         _check_length(preprocessor, backbone)
-        apply_strategy(backbone, strategy, unfreeze_last, lora_rank)
+        unfreeze_last, lora_rank = setup_strategy(backbone, strategy, unfreeze_last, lora_rank)
 
         label_names = self.check_label_names(label_names, num_classes)
 
@@ -207,13 +192,6 @@ class TransformerClassifier(TransferModel):
         if metrics == "auto":
             metrics = classification_metrics(self.num_classes)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
-    def preprocess_samples(self, x, y=None, sample_weight=None):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(
-            super().preprocess_samples(x, y, sample_weight)
-        )
-        x = integer_padding_mask(x)
-        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
     def _head_layer(self):
         return self.hidden
