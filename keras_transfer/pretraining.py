@@ -103,6 +103,7 @@ def continue_pretraining(
     import keras
     import keras_hub
 
+    from keras_transfer._keras_compat import clip_after_all_reduce
     from keras_transfer.callbacks import with_mandatory_callbacks
     from keras_transfer.optimizers import adamw_with_warmup
     from keras_transfer.presets import preset_pooling, resolve_preset
@@ -146,6 +147,7 @@ def continue_pretraining(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         weighted_metrics=["sparse_categorical_accuracy"],
     )
+    clip_after_all_reduce(model.optimizer)  # under tf.distribute, as the toolkit's models
     callbacks = with_mandatory_callbacks(None, experiment, root=log_root, monitor="val_loss")
     import tensorflow as tf
 

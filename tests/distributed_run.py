@@ -63,6 +63,10 @@ class StepLosses(keras.callbacks.Callback):
 
 
 def build(case):
+    if case == "multi_task":
+        return kt.MultiTaskClassifier.from_preset(
+            PRESET, tasks={"sentiment": 2, "copy": 2}, strategy="lora", max_length=16, dropout=0.0
+        )
     if case == "embedding":
         return kt.EmbeddingClassifier.from_word_vectors(
             tiny_vectors(), max_length=8, dropout=(0.0, 0.0)
@@ -78,6 +82,10 @@ def build(case):
 
 def train(case, distribution, texts=TEXTS, labels=LABELS):
     keras.utils.set_random_seed(1)
+    validation = VAL
+    if case == "multi_task":  # the second task: the same labels, hidden on every third text
+        labels = {"sentiment": labels, "copy": np.where(np.arange(len(labels)) % 3, labels, -1)}
+        validation = (VAL[0], {"sentiment": VAL[1], "copy": VAL[1]})
     root = tempfile.mkdtemp(dir=WORK)
     with distribution.scope() if distribution else contextlib.nullcontext():
         model = build(case)
@@ -86,17 +94,23 @@ def train(case, distribution, texts=TEXTS, labels=LABELS):
         model.fit(
             texts,
             labels,
-            validation_data=VAL,
+            validation_data=validation,
             epochs=2,
             batch_size=8,
             verbose=0,
             callbacks=callbacks,
             log_root=root,
         )
-        predictions = model.predict(VAL[0], batch_size=8, verbose=0)
-        evaluation = model.evaluate(*VAL, batch_size=8, verbose=0, return_dict=True)
+        predictions = flat(model.predict(VAL[0], batch_size=8, verbose=0))
+        evaluation = model.evaluate(*validation, batch_size=8, verbose=0, return_dict=True)
     weights = [keras.ops.convert_to_numpy(w) for w in model.weights]
     return model, losses.losses, weights, predictions, evaluation, root
+
+
+def flat(predictions):
+    if isinstance(predictions, dict):
+        return np.concatenate([predictions[k] for k in sorted(predictions)], axis=1)
+    return predictions
 
 
 def largest(a, b):

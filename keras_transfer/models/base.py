@@ -239,7 +239,8 @@ class TransferModel(keras_hub.models.Task):
             # Even batches across the devices; the extra rows are cut off again.
             data.check_even_batches(kwargs.get("batch_size") or 32, k)
             x = _take(x, data.even_indices(n, k))
-            return super().predict(x, *args, **kwargs)[:n]
+            outputs = super().predict(x, *args, **kwargs)
+            return keras.tree.map_structure(lambda rows: rows[:n], outputs)
         return super().predict(x, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
@@ -259,6 +260,8 @@ def _len_or_none(x):
 
 
 def _take(values, rows):
+    if isinstance(values, dict):  # one label array per task
+        return {key: _take(value, rows) for key, value in values.items()}
     return np.asarray(values)[rows] if not isinstance(values, list) else [values[i] for i in rows]
 
 

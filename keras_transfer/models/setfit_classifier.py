@@ -4,9 +4,10 @@ import keras
 import numpy as np
 
 from keras_transfer import data
-from keras_transfer._keras_compat import integer_padding_mask
+from keras_transfer._keras_compat import clip_after_all_reduce, integer_padding_mask
 from keras_transfer.callbacks import with_mandatory_callbacks
 from keras_transfer.checks import check_int
+from keras_transfer.distribution import replicas
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import (
     check_encoder_inputs,
@@ -191,6 +192,7 @@ class SetFitClassifier(TransferModel):
         pair_model.compile(
             optimizer=adamw_with_warmup(steps, learning_rate=learning_rate), loss="mse"
         )
+        clip_after_all_reduce(pair_model.optimizer)
         callbacks = with_mandatory_callbacks(
             callbacks,
             experiment if experiment is not None else self.name,
@@ -212,6 +214,10 @@ class SetFitClassifier(TransferModel):
         import tensorflow as tf
 
         first, second, target = sentence_pairs(labels, num_iterations, seed)
+        # Even batches across data-parallel devices (see `data.even_indices`).
+        data.check_even_batches(batch_size, replicas())
+        rows = data.even_indices(len(first), replicas())
+        first, second, target = first[rows], second[rows], target[rows]
         texts = np.asarray(texts, dtype=object).astype(str)
         preprocess = self.preprocessor
 
