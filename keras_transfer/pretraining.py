@@ -131,13 +131,13 @@ def continue_pretraining(
         if os.path.isdir(folder) and os.path.isfile(os.path.join(folder, "task.weights.h5"))
         else "initialised"
     )
+    keras.utils.set_random_seed(seed)  # the new head's initialisation, then the masks
     model = keras_hub.models.MaskedLM.from_preset(folder, preprocessor=preprocessor)
     apply_strategy(model.backbone, "full", None, None)  # all but BERT's unused pooler
 
     order = np.random.default_rng(seed).permutation(len(texts))
     train = [texts[i] for i in order[heldout:]]
     held = [texts[i] for i in order[:heldout]]
-    keras.utils.set_random_seed(seed)
     fixed = [preprocessor(held[i : i + batch_size]) for i in range(0, len(held), batch_size)]
     before = _masked_lm_loss(model, fixed)
 
@@ -158,6 +158,7 @@ def continue_pretraining(
         validation_data=held_ds,
         epochs=epochs,
         callbacks=callbacks,
+        shuffle=False,  # the dataset reshuffles itself each epoch
         verbose=verbose,
     )
     after = _masked_lm_loss(model, fixed)
