@@ -135,12 +135,6 @@ def main():
             "evaluate_loss": abs(one[4]["loss"] - two[4]["loss"]),
             "run_folders": len(os.listdir(two[5])),
         }
-        if case == "frozen":
-            cache = kt.FeatureCache(two[0]).cache_dir
-            entries = [np.load(os.path.join(cache, f)) for f in sorted(os.listdir(cache))]
-            results[case]["cache_rows"] = sorted(
-                len(e[k]) for e in entries for k in e.files if e[k].ndim == 2
-            )
         if case == "lora":
             # A model trained under distribution saves and reloads, outside it,
             # to identical predictions.
@@ -148,14 +142,18 @@ def main():
             two[0].save(path)
             reloaded = keras.saving.load_model(path)
             results["reloaded"] = largest([two[3]], [reloaded.predict(VAL[0], verbose=0)])
-    # A text count that does not split evenly in the last batch (61 = 7 * 8 + 5).
+    # A text count that does not split evenly in the last batch (61 = 7 * 8 + 5), on
+    # the frozen encoder's cached features.
     odd_texts, odd_labels = sentiment_texts(61, seed=5)
-    model = train("full", distribution, odd_texts, odd_labels)[0]
+    model = train("frozen", distribution, odd_texts, odd_labels)[0]
     with distribution.scope():
         predictions = model.predict(odd_texts, batch_size=8, verbose=0)
+    cache = kt.FeatureCache(model).cache_dir
+    entries = [np.load(os.path.join(cache, f)) for f in sorted(os.listdir(cache))]
     results["odd"] = {
         "rows": len(predictions),
         "predictions": largest([predictions], [model.predict(odd_texts, verbose=0)]),
+        "cache_rows": sorted(len(e[k]) for e in entries for k in e.files if e[k].ndim == 2),
     }
     json.dump(results, sys.stdout)
 

@@ -45,9 +45,9 @@ def check_equivalence(results, cases):
         # Same global batch and seed: the same steps, to float rounding.
         assert r["loss"] < 1e-4 and r["weights"] < 1e-4, (case, r)
         assert r["predictions"] < 1e-4 and r["evaluate_loss"] < 1e-4, (case, r)
-    if "frozen" in results:
-        # Features computed once per text (64 training, 16 validation), not per device.
-        assert results["frozen"]["cache_rows"] == [16, 64]
+    # The uneven run trains `frozen` on cached features: computed once per text (61
+    # training, 16 validation), not once per device.
+    assert results["odd"]["cache_rows"] == [16, 61]
     if "lora" in results:
         assert results["reloaded"] < 1e-6
     # 61 texts: the last batch of 5 does not split in two, yet every text gets one
@@ -57,14 +57,14 @@ def check_equivalence(results, cases):
 
 @pytest.mark.skipif(BACKEND == "torch", reason="Keras has no multi-device fit on torch")
 def test_data_parallel_matches_one_device():
-    cases = "full,lora,frozen"
+    cases = "lora"  # clipped AdamW, TensorBoard, save/reload; the rest is behind `large`
     check_equivalence(run_two_devices(cases), cases)
 
 
 @pytest.mark.large
 @pytest.mark.skipif(BACKEND == "torch", reason="Keras has no multi-device fit on torch")
 def test_every_model_and_optimizer_matches_one_device():
-    cases = "full,lora,layer_decay,gradual,frozen,embedding,multi_task"
+    cases = "full,lora,layer_decay,gradual,embedding,multi_task"
     check_equivalence(run_two_devices(cases), cases)
 
 

@@ -148,7 +148,7 @@ def test_compare_few_shot_with_setfit_and_zero_shot(tiny_preset):
     table = kt.compare_strategies(
         small_en_vi(),
         strategies=["zero_shot", "setfit"],
-        few_shot=4,
+        few_shot=2,
         max_length=16,
         batch_size=8,
         out=None,

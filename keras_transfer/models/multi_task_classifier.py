@@ -47,7 +47,7 @@ class MultiTaskClassifier(TransferModel):
     >>> import keras_transfer as kt
     >>> model = kt.MultiTaskClassifier.from_preset(
     ...     None, tasks={"sentiment": 2, "topic": 3}, strategy="frozen", max_length=32)
-    >>> history = model.fit(["a great film", "an awful meal"],
+    >>> history = model.fit(["a great film", "an awful meal"],  # doctest: +SKIP
     ...                     {"sentiment": [1, 0], "topic": [0, -1]}, epochs=1, verbose=0)
     >>> sorted(model.predict(["a great film"], verbose=0))
     ['sentiment', 'topic']
