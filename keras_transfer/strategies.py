@@ -140,19 +140,10 @@ class Strategy:
         model = self.build(label_names, max_length, preset, **(options or {}))
         if self.name == "zero_shot":
             return model, None  # nothing trains
-        if self.name == "setfit":
-            history = model.fit(
-                texts,
-                labels,
-                validation_data=validation_data,
-                epochs=epochs,
-                batch_size=batch_size,
-                learning_rate=self.recipe.learning_rate,
-                class_weight=class_weight,
-                **fit_kwargs,
-            )
-            return model, history
-        model.compile(optimizer=self.recipe.optimizer(-(-len(texts) // batch_size), epochs))
+        if self.name == "setfit":  # its fit builds the optimizer of its pair stage
+            fit_kwargs["learning_rate"] = self.recipe.learning_rate
+        else:
+            model.compile(optimizer=self.recipe.optimizer(-(-len(texts) // batch_size), epochs))
         history = model.fit(
             texts,
             labels,
