@@ -9,6 +9,7 @@ from keras_transfer import data
 from keras_transfer.checks import check_int
 from keras_transfer.metrics import MaskedAccuracy
 from keras_transfer.models.base import TransferModel
+from keras_transfer.models.sentence_encoder import pooled_output
 from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.strategies import STRATEGIES
@@ -98,12 +99,7 @@ class MultiTaskClassifier(TransferModel):
 
         # === Functional Model ===
         inputs = backbone.input
-        outputs = backbone(inputs)
-        sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-        if self.pooler is None:
-            pooled = sequence[:, 0, :]
-        else:
-            pooled = self.pooler(sequence, mask=inputs["padding_mask"])
+        pooled = pooled_output(backbone, inputs, self.pooler)
         predictions = {}
         for task, (dense, drop, output) in self.heads.items():
             predictions[task] = output(drop(dense(pooled)))

@@ -16,11 +16,19 @@ def check_encoder_inputs(backbone):
         )
 
 
-def sentence_embedding(backbone, inputs, pooler, normalize):
-    """The unit-length masked mean of `backbone`'s token outputs for `inputs`."""
+def pooled_output(backbone, inputs, pooler=None):
+    """`backbone`'s token outputs for `inputs`, pooled: the [CLS] vector when
+    `pooler` is None, else `pooler` (a masked mean) over the unpadded tokens."""
     outputs = backbone(inputs)
     sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-    return normalize(pooler(sequence, mask=inputs["padding_mask"]))
+    if pooler is None:
+        return sequence[:, 0, :]
+    return pooler(sequence, mask=inputs["padding_mask"])
+
+
+def sentence_embedding(backbone, inputs, pooler, normalize):
+    """The unit-length masked mean of `backbone`'s token outputs for `inputs`."""
+    return normalize(pooled_output(backbone, inputs, pooler))
 
 
 def encode_texts(encoder, preprocessor, texts, batch_size=64):

@@ -5,6 +5,7 @@ import keras
 from keras_transfer.checks import check_int
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
+from keras_transfer.models.sentence_encoder import pooled_output
 from keras_transfer.optimizers import LayerwiseAdam, layerwise_multipliers
 from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
 from keras_transfer.schedules import exponential_decay
@@ -93,12 +94,7 @@ class TransformerClassifier(TransferModel):
 
         # === Functional Model ===
         inputs = backbone.input
-        outputs = backbone(inputs)
-        sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-        if self.pooler is None:
-            x = sequence[:, 0, :]
-        else:
-            x = self.pooler(sequence, mask=inputs["padding_mask"])
+        x = pooled_output(backbone, inputs, self.pooler)
         x = self.head_dropout(self.hidden(x))
         outputs = self.output_dense(x)
         compile = kwargs.pop("compile", True)
