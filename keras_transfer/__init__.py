@@ -25,6 +25,8 @@ _SERIALIZABLE = (
     "keras_transfer.models.zero_shot_classifier",
     "keras_transfer.models.setfit_classifier",
     "keras_transfer.models.multi_task_classifier",
+    "keras_transfer.models.token_classifier_preprocessor",
+    "keras_transfer.models.token_classifier",
 )
 
 
@@ -92,6 +94,12 @@ _LAZY = {
     "ZeroShotClassifier": "keras_transfer.models.zero_shot_classifier",
     "SetFitClassifier": "keras_transfer.models.setfit_classifier",
     "MultiTaskClassifier": "keras_transfer.models.multi_task_classifier",
+    "TokenClassifier": "keras_transfer.models.token_classifier",
+    "TokenClassifierPreprocessor": "keras_transfer.models.token_classifier_preprocessor",
+    "load_conll": "keras_transfer.conll",
+    "load_bundled_ner": "keras_transfer.conll",
+    "entity_scores": "keras_transfer.entity",
+    "compare_ner": "keras_transfer.ner",
     "continue_pretraining": "keras_transfer.pretraining",
     "data_parallel": "keras_transfer.distribution",
     "callbacks": "keras_transfer.callbacks",

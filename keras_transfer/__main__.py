@@ -14,6 +14,16 @@ DEFAULTS = {
     "batch_size": 16,
 }
 SMOKE = {**DEFAULTS, "train_size": 48, "test_size": 32, "epochs": 1, "max_length": 16}
+# compare --task ner: the bundled Wikigold corpus, every sentence.
+NER_DEFAULTS = {
+    "data": "wikigold",
+    "train_size": 0,
+    "test_size": 0,
+    "epochs": None,
+    "max_length": 128,
+    "batch_size": 16,
+}
+NER_SMOKE = {**NER_DEFAULTS, "train_size": 48, "test_size": 32, "epochs": 1, "max_length": 32}
 
 
 def _strategy_help():
@@ -46,10 +56,21 @@ def _parser():
         "movies never seen in training, with the bundled all-MiniLM-L6-v2, offline.",
     )
     compare.add_argument(
+        "--task",
+        choices=("classification", "ner"),
+        default="classification",
+        help="classification (default) or ner: named-entity recognition, one tag per word, "
+        "scored by entity-level F1 (CoNLL), with the transformer strategies "
+        "frozen,last_n,lora,full,scratch next to a most-frequent-tag-per-word reference row; "
+        "default data: the bundled Wikigold corpus (1,696 hand-annotated Wikipedia sentences, "
+        "split by article), written to ./comparison_ner",
+    )
+    compare.add_argument(
         "--data",
-        default=DEFAULTS["data"],
+        default=None,
         help="CSV/TSV/JSON/JSONL file, folder of class sub-folders, or a bundled dataset "
-        "(rotten_tomatoes, fine_foods, sentiment_en_vi); default: rotten_tomatoes",
+        "(rotten_tomatoes, fine_foods, sentiment_en_vi); default: rotten_tomatoes. With "
+        "--task ner: a CoNLL file (word first, BIO tag in --tag-column) or wikigold (default)",
     )
     compare.add_argument(
         "--test-data",
@@ -60,9 +81,16 @@ def _parser():
     compare.add_argument("--text-column", default="text")
     compare.add_argument("--label-column", default="label")
     compare.add_argument(
+        "--tag-column",
+        type=int,
+        default=-1,
+        help="--task ner: the CoNLL column of the tags (default -1, the last)",
+    )
+    compare.add_argument(
         "--strategies",
-        default=",".join(DEFAULT_RUN),
-        help=f"comma list (default {','.join(DEFAULT_RUN)}). {_strategy_help()}",
+        default=None,
+        help=f"comma list (default {','.join(DEFAULT_RUN)}; with --task ner "
+        f"frozen,last_n,lora,full,scratch). {_strategy_help()}",
     )
     compare.add_argument(
         "--epochs",
@@ -99,7 +127,11 @@ def _parser():
         help="transformer: local preset/HF folder or "
         "keras-hub name (default: bundled all-MiniLM-L6-v2)",
     )
-    compare.add_argument("--out", default="comparison", help="output folder (default ./comparison)")
+    compare.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default ./comparison; ./comparison_ner with --task ner)",
+    )
     compare.add_argument("--overwrite", action="store_true", help="replace results in --out")
     compare.add_argument(
         "--augment",
@@ -153,7 +185,7 @@ def _parser():
         "--smoke",
         action="store_true",
         help="a quick check of the whole pipeline on a slice (48 texts / 32 test, 1 epoch, "
-        "length 16)",
+        "length 16; with --task ner 48 / 32 sentences, length 32)",
     )
     train = commands.add_parser(
         "train",
@@ -315,6 +347,10 @@ def _compare(args):
     from keras_transfer.reports import markdown_table
     from keras_transfer.strategies import check_strategies
 
+    if args.task == "ner":
+        return _compare_ner(args)
+    args.strategies = args.strategies or ",".join(DEFAULT_RUN)
+    args.out = args.out or "comparison"
     sizes = dict(SMOKE if args.smoke else DEFAULTS)
     for key in sizes:
         value = getattr(args, key)
@@ -368,6 +404,68 @@ def _compare(args):
     print(table.attrs["recommendation"])
     print(
         f"\nResults in {args.out}/; TensorBoard (HParams tab compares the runs): "
+        f"tensorboard --logdir {table.attrs['experiment_dir']}"
+    )
+
+
+def _compare_ner(args):
+    import numpy as np
+
+    from keras_transfer.conll import load_bundled_ner, load_conll
+    from keras_transfer.ner import NER_STRATEGIES, SCORES, compare_ner
+    from keras_transfer.reports import markdown_table
+
+    only_classification = {
+        "--few-shot": args.few_shot is not None,
+        "--adapt-on": args.adapt_on is not None,
+        "--augment": args.augment != 0,
+        "--seeds": args.seeds != 1,
+        "--no-class-weight": args.no_class_weight,
+        "--text-column": args.text_column != "text",
+        "--label-column": args.label_column != "label",
+    }
+    used = [flag for flag, set_ in only_classification.items() if set_]
+    if used:
+        raise ValueError(f"{', '.join(used)} apply to --task classification only.")
+    sizes = dict(NER_SMOKE if args.smoke else NER_DEFAULTS)
+    for key in sizes:
+        value = getattr(args, key)
+        if value is not None:
+            sizes[key] = value
+    _check_positive({key: sizes[key] for key in ("epochs", "max_length", "batch_size")})
+    if sizes["data"] == "wikigold":
+        train, test = load_bundled_ner()
+    else:
+        train, test = load_conll(sizes["data"], tag_column=args.tag_column), None
+    if args.test_data is not None:
+        test = load_conll(args.test_data, tag_column=args.tag_column)
+
+    def sample(pair, n):
+        if pair is None or not n or n >= len(pair[0]):
+            return pair
+        rows = np.sort(np.random.default_rng(args.seed).permutation(len(pair[0]))[:n])
+        return [pair[0][i] for i in rows], [pair[1][i] for i in rows]
+
+    out = args.out or "comparison_ner"
+    table = compare_ner(
+        sample(train, sizes["train_size"]),
+        sample(test, sizes["test_size"]),
+        strategies=args.strategies.split(",") if args.strategies else NER_STRATEGIES,
+        epochs=sizes["epochs"],
+        max_length=sizes["max_length"],
+        batch_size=sizes["batch_size"],
+        out=out,
+        preset=args.preset,
+        tag_column=args.tag_column,
+        seed=args.seed,
+        save_models=args.save_models,
+        overwrite=args.overwrite,
+    )
+    print()
+    print(markdown_table(table, SCORES))
+    print(table.attrs["recommendation"])
+    print(
+        f"\nResults in {out}/ (per-type entity reports in {out}/reports/); TensorBoard: "
         f"tensorboard --logdir {table.attrs['experiment_dir']}"
     )
 

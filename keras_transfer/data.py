@@ -157,7 +157,9 @@ def shuffle_seed():
     return int(np.random.randint(0, 2**31 - 1))
 
 
-def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=None, multiple_of=1):
+def batched_dataset(
+    x, y, sample_weight=None, batch_size=32, seed=None, epoch=None, multiple_of=1, lengths=None
+):
     """A `tf.data` pipeline of `(x, labels[, weights])` batches.
 
     `x` is texts or an array of features. With a `seed` the rows are shuffled
@@ -169,6 +171,11 @@ def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=No
 
     `multiple_of` (the data-parallel replicas, see `even_indices`) makes every
     batch split evenly: the last batch is topped up with the epoch's first rows.
+
+    `lengths` (one per row; with a `seed`) groups rows of similar length into
+    a batch, so that batches cut to their longest row (`trim_to_bucket`) carry
+    little padding: the shuffled epoch is sorted by length within windows of
+    32 batches, then the order of the full batches is shuffled again.
     """
     import tensorflow as tf
 
@@ -177,11 +184,13 @@ def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=No
         x = np.asarray(list(x), dtype=object).astype(str)
     # `y` may be a dict of label arrays (one per output of a multi-task model).
     y = {k: np.asarray(v) for k, v in y.items()} if isinstance(y, dict) else np.asarray(y)
-    columns = [np.asarray(x), y]
+    # `x` may be a dict of token arrays (a token classifier's aligned inputs).
+    x = {k: np.asarray(v) for k, v in x.items()} if isinstance(x, dict) else np.asarray(x)
+    columns = [x, y]
     if sample_weight is not None:
         columns.append(np.asarray(sample_weight, dtype="float32"))
     columns = tuple(columns)
-    n = len(columns[0])
+    n = len(tf.nest.flatten(x)[0])
     pad = -n % multiple_of
     if seed is None:
         rows = even_indices(n, multiple_of)
@@ -191,13 +200,55 @@ def batched_dataset(x, y, sample_weight=None, batch_size=32, seed=None, epoch=No
         raise ValueError("A shuffled dataset needs its `epoch` variable (see EpochCounter).")
     tensors = tf.nest.map_structure(tf.constant, columns)
 
+    row_lengths = None if lengths is None else tf.constant(np.asarray(lengths), tf.int64)
+
     def order(_):
         pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
         shuffled = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=pair)
-        return tf.concat([shuffled, shuffled[:pad]], axis=0) if pad else shuffled
+        shuffled = tf.concat([shuffled, shuffled[:pad]], axis=0) if pad else shuffled
+        if row_lengths is None:
+            return shuffled
+        window, total = 32 * batch_size, n + pad
+        shuffled = tf.concat(
+            [
+                tf.gather(part, tf.argsort(tf.gather(row_lengths, part), stable=True))
+                for part in (shuffled[i : i + window] for i in range(0, total, window))
+            ],
+            axis=0,
+        )
+        full = total // batch_size
+        batches = tf.reshape(shuffled[: full * batch_size], (full, batch_size))
+        batches = tf.gather(
+            batches, tf.random.experimental.stateless_shuffle(tf.range(full), seed=pair + 1)
+        )
+        return tf.concat([tf.reshape(batches, (-1,)), shuffled[full * batch_size :]], axis=0)
 
     indices = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size)
     return indices.map(lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
+
+
+def trim_to_bucket(lengths):
+    """A `tf.data` map function that cuts a batch of token inputs (a dict with
+    a `padding_mask`) and its per-token labels to the smallest of `lengths`
+    that holds the batch's longest row.
+
+    Padding is masked out of attention (and its labels are ignored), so the
+    outputs are those of full padding for less work; the few fixed lengths
+    keep the compiled shapes few.
+    """
+    import tensorflow as tf
+
+    buckets = tf.constant(sorted(lengths), dtype=tf.int32)
+
+    def trim(x, y=None, *rest):
+        longest = tf.reduce_max(tf.reduce_sum(tf.cast(x["padding_mask"], tf.int32), axis=1))
+        length = tf.reduce_min(tf.boolean_mask(buckets, buckets >= longest))
+        x = {key: value[:, :length] for key, value in x.items()}
+        if y is None:
+            return x
+        return (x, y[:, :length], *rest)
+
+    return trim
 
 
 def even_indices(n, multiple_of=1):

@@ -60,8 +60,10 @@ class SparseRecall(_OneHotLabels, keras.metrics.Recall):
 class MaskedAccuracy(keras.metrics.SparseCategoricalAccuracy):
     """Accuracy over the examples whose label is not `ignore_class` (-1).
 
-    For multi-task data where not every text has every label: an unlabelled
-    example counts neither as right nor as wrong.
+    For multi-task data where not every text has every label, and for token
+    classification (labels `(batch, tokens)`, outputs `(batch, tokens,
+    classes)`) where only a word's first sub-token is labelled: an unlabelled
+    position counts neither as right nor as wrong.
 
     Example:
     >>> import numpy as np, keras_transfer as kt
@@ -81,6 +83,7 @@ class MaskedAccuracy(keras.metrics.SparseCategoricalAccuracy):
         if sample_weight is not None:
             labelled = labelled * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
         y_true = ops.maximum(y_true, 0)
+        y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))  # per-token outputs too
         return super().update_state(y_true, y_pred, sample_weight=labelled)
 
     def get_config(self):

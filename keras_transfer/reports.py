@@ -5,7 +5,9 @@ import tempfile
 
 import numpy as np
 
-REFERENCE_ROWS = ("majority", "tfidf_logreg")
+REFERENCE_ROWS = ("majority", "tfidf_logreg", "most_frequent_tag")
+# (column, heading) of the two scores a table shows first.
+CLASSIFICATION_SCORES = (("f1_macro", "macro F1"), ("accuracy", "accuracy"))
 
 
 def _fmt_metric(row, key):
@@ -15,8 +17,10 @@ def _fmt_metric(row, key):
     return f"{row[key]:.3f}"
 
 
-def markdown_table(table):
+def markdown_table(table, scores=CLASSIFICATION_SCORES):
     """The comparison as a GitHub-markdown table (rounded; mean ± std over seeds).
+
+    `scores` are the `(column, heading)` pairs of the two score columns.
 
     Example:
     >>> import pandas as pd
@@ -25,8 +29,9 @@ def markdown_table(table):
     >>> print(markdown_table(t).splitlines()[2])
     | majority | 0.330 | 0.500 | 0 | 0 | - |
     """
+    (first, first_heading), (second, second_heading) = scores
     lines = [
-        "| strategy | macro F1 | accuracy | train s | trainable params | epochs |",
+        f"| strategy | {first_heading} | {second_heading} | train s | trainable params | epochs |",
         "|---|---|---|---|---|---|",
     ]
     for _, row in table.iterrows():
@@ -36,29 +41,33 @@ def markdown_table(table):
         if isinstance(epochs, float):
             epochs = f"{epochs:.1f}".rstrip("0").rstrip(".")
         lines.append(
-            f"| {row['strategy']} | {_fmt_metric(row, 'f1_macro')} | "
-            f"{_fmt_metric(row, 'accuracy')} | {row['train_seconds']:.0f} | "
+            f"| {row['strategy']} | {_fmt_metric(row, first)} | "
+            f"{_fmt_metric(row, second)} | {row['train_seconds']:.0f} | "
             f"{int(row['trainable_params']):,} | {epochs} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def recommendation(table):
+CLASSIFICATION_REFERENCE = ("tfidf_logreg", "TF-IDF + logistic regression", "TF-IDF")
+
+
+def recommendation(table, score=CLASSIFICATION_SCORES[0], reference=CLASSIFICATION_REFERENCE):
     """A few sentences computed from a comparison table: what each strategy buys.
 
-    Names the best strategy by macro F1, the cheapest one within 3 % of it, and
-    how the best compares with the TF-IDF reference (saying so plainly when
-    TF-IDF is as good).
+    Names the best strategy by the `score` column (default macro F1), the
+    cheapest one within 3 % of it, and how the best compares with the
+    `reference` row (`(row name, long name, short name)`; default TF-IDF +
+    logistic regression), saying so plainly when the reference is as good.
     """
-    trained = table[~table["strategy"].isin(REFERENCE_ROWS)].sort_values(
-        "f1_macro", ascending=False
-    )
+    column, heading = score
+    row_name, long_name, short_name = reference
+    trained = table[~table["strategy"].isin(REFERENCE_ROWS)].sort_values(column, ascending=False)
     if trained.empty:
         return ""
     best = trained.iloc[0]
-    lines = [f"Best: {best['strategy']} (macro F1 {best['f1_macro']:.3f})."]
+    lines = [f"Best: {best['strategy']} ({heading} {best[column]:.3f})."]
     close = trained[
-        (trained["f1_macro"] >= 0.97 * best["f1_macro"])
+        (trained[column] >= 0.97 * best[column])
         & (trained["trainable_params"] < best["trainable_params"])
     ]
     named = {best["strategy"]}
@@ -66,39 +75,44 @@ def recommendation(table):
         alt = close.sort_values("trainable_params").iloc[0]
         named.add(alt["strategy"])
         lines.append(
-            f"{alt['strategy']} gets {100 * alt['f1_macro'] / best['f1_macro']:.0f} % of "
-            f"{best['strategy']}'s macro F1 with "
+            f"{alt['strategy']} gets {100 * alt[column] / best[column]:.0f} % of "
+            f"{best['strategy']}'s {heading} with "
             f"{_percent(alt['trainable_params'], best['trainable_params'])} of its trainable "
             f"parameters in {_percent(alt['train_seconds'], best['train_seconds'])} of its "
             "training time."
         )
-    quick = trained[trained["f1_macro"] >= 0.9 * best["f1_macro"]].sort_values("train_seconds")
+    quick = trained[trained[column] >= 0.9 * best[column]].sort_values("train_seconds")
     if len(quick) and quick.iloc[0]["strategy"] not in named:
         fast = quick.iloc[0]
         lines.append(
             f"The quickest within 10 %: {fast['strategy']}, "
-            f"{100 * fast['f1_macro'] / best['f1_macro']:.0f} % of the best macro F1 in "
+            f"{100 * fast[column] / best[column]:.0f} % of the best {heading} in "
             f"{_percent(fast['train_seconds'], best['train_seconds'])} of the time."
         )
-    tfidf = table[table["strategy"] == "tfidf_logreg"]
-    if len(tfidf):
-        gap = 100 * (best["f1_macro"] - tfidf.iloc[0]["f1_macro"])
+    ref = table[table["strategy"] == row_name]
+    if len(ref):
+        gap = 100 * (best[column] - ref.iloc[0][column])
         if gap >= 1:
             lines.append(
-                f"{best['strategy']} beats TF-IDF + logistic regression by {gap:.1f} points of "
-                "macro F1: here the pretrained model pays for itself."
+                f"{best['strategy']} beats {long_name} by {gap:.1f} points of "
+                f"{heading}: here the pretrained model pays for itself."
             )
         elif gap > -1:
             lines.append(
-                f"TF-IDF + logistic regression is within {abs(gap):.1f} points of "
-                f"{best['strategy']}: on this data TF-IDF is enough, in a fraction of a second."
+                f"{_capital(long_name)} is within {abs(gap):.1f} points of "
+                f"{best['strategy']}: on this data {short_name} is enough, in a fraction of a "
+                "second."
             )
         else:
             lines.append(
-                f"TF-IDF + logistic regression beats {best['strategy']} by {-gap:.1f} points of "
-                "macro F1: on this data TF-IDF is enough, in a fraction of a second."
+                f"{_capital(long_name)} beats {best['strategy']} by {-gap:.1f} points of "
+                f"{heading}: on this data {short_name} is enough, in a fraction of a second."
             )
     return " ".join(lines)
+
+
+def _capital(text):
+    return text[:1].upper() + text[1:]
 
 
 def _percent(part, whole):
@@ -137,44 +151,47 @@ def save_model(model, path):
     write_atomic(path, save)
 
 
-def plot_comparison(table, path):
-    """Macro F1 (with error bars over seeds, reference rows in grey), F1 vs
-    training time, per-epoch validation loss and confusion matrices, in one
-    300-DPI figure. Drawn on a `matplotlib.figure.Figure`: the process's
-    plotting backend (a notebook's, say) is left alone."""
+def plot_comparison(table, path, score=CLASSIFICATION_SCORES[0]):
+    """The `score` column (default macro F1; error bars over seeds, reference
+    rows in grey), score vs training time, per-epoch validation loss and the
+    confusion matrices (when the table has them), in one 300-DPI figure.
+    Drawn on a `matplotlib.figure.Figure`: the process's plotting backend (a
+    notebook's, say) is left alone."""
     from matplotlib.figure import Figure
 
     confusions = table.attrs.get("confusion_matrices", {})
     histories = table.attrs.get("histories", {})
     labels = table.attrs.get("labels", [])
+    column, heading = score
     columns = max(len(confusions), 3)
-    fig = Figure(figsize=(4 * columns, 8.5))
-    grid = fig.add_gridspec(2, columns)
+    rows = 2 if confusions else 1
+    fig = Figure(figsize=(4 * columns, 4.25 * rows))
+    grid = fig.add_gridspec(rows, columns)
 
-    ordered = table.sort_values("f1_macro")
+    ordered = table.sort_values(column)
     reference = ordered["strategy"].isin(REFERENCE_ROWS)
-    std = ordered["f1_macro_std"].fillna(0) if "f1_macro_std" in ordered else None
+    std = ordered[f"{column}_std"].fillna(0) if f"{column}_std" in ordered else None
     ax = fig.add_subplot(grid[0, 0])
     ax.barh(
         ordered["strategy"],
-        ordered["f1_macro"],
+        ordered[column],
         xerr=std,
         color=np.where(reference, "0.7", "tab:blue"),
         capsize=3,
     )
-    ax.set(xlabel="macro F1 (test)", xlim=(0, 1), title="Macro F1 (grey: reference rows)")
+    ax.set(xlabel=f"{heading} (test)", xlim=(0, 1), title=f"{heading} (grey: reference rows)")
 
     ax = fig.add_subplot(grid[0, 1])
     trained = table[~table["strategy"].isin(REFERENCE_ROWS)]
     sizes = 40 + 260 * np.log10(trained["trainable_params"].clip(lower=1)) / 8
-    ax.scatter(trained["train_seconds"].clip(lower=0.01), trained["f1_macro"], s=sizes, alpha=0.7)
+    ax.scatter(trained["train_seconds"].clip(lower=0.01), trained[column], s=sizes, alpha=0.7)
     for _, row in trained.iterrows():
-        ax.annotate(row["strategy"], (max(row["train_seconds"], 0.01), row["f1_macro"]), fontsize=8)
+        ax.annotate(row["strategy"], (max(row["train_seconds"], 0.01), row[column]), fontsize=8)
     for _, row in table[table["strategy"].isin(REFERENCE_ROWS)].iterrows():
-        ax.axhline(row["f1_macro"], color="0.6", linestyle="--", linewidth=1)
+        ax.axhline(row[column], color="0.6", linestyle="--", linewidth=1)
         ax.annotate(
             row["strategy"],
-            (0.01, row["f1_macro"]),
+            (0.01, row[column]),
             fontsize=7,
             color="0.4",
             xycoords=("axes fraction", "data"),
@@ -182,8 +199,8 @@ def plot_comparison(table, path):
     ax.set(
         xscale="log",
         xlabel="training time (s, log)",
-        ylabel="macro F1",
-        title="F1 vs time (size: trainable params)",
+        ylabel=heading,
+        title=f"{heading} vs time (size: trainable params)",
     )
 
     ax = fig.add_subplot(grid[0, 2])
@@ -216,8 +233,8 @@ def plot_comparison(table, path):
 HPARAM_METRICS = ("test/f1_macro", "test/accuracy", "train_seconds", "epochs_run")
 
 
-def write_hparams_config(experiment_dir, hparams):
-    """Declare the experiment's hyper-parameters and metrics for TensorBoard's
+def write_hparams_config(experiment_dir, hparams, metrics=HPARAM_METRICS):
+    """Declare the experiment's hyper-parameters and metric tags for TensorBoard's
     HParams dashboard (one sortable table of all runs)."""
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
@@ -225,17 +242,18 @@ def write_hparams_config(experiment_dir, hparams):
     with tf.summary.create_file_writer(experiment_dir).as_default():
         hp.hparams_config(
             hparams=[hp.HParam(name) for name in hparams],
-            metrics=[hp.Metric(tag) for tag in HPARAM_METRICS],
+            metrics=[hp.Metric(tag) for tag in metrics],
         )
 
 
 def write_hparams(run_dir, hparams, metrics):
-    """One run's hyper-parameters and final metrics, for the HParams dashboard."""
+    """One run's hyper-parameters and final metrics (`{tag: value}`), for the
+    HParams dashboard."""
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
 
     os.makedirs(run_dir, exist_ok=True)
     with tf.summary.create_file_writer(run_dir).as_default():
         hp.hparams(hparams)
-        for tag in HPARAM_METRICS:
-            tf.summary.scalar(tag, float(metrics[tag]), step=0)
+        for tag, value in metrics.items():
+            tf.summary.scalar(tag, float(value), step=0)

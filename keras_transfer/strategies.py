@@ -70,6 +70,9 @@ class Strategy:
     (`unfreeze_last` for last_n, `lora_rank` for lora).
     `pretrained` says whether pretrained weights are used; `in_default_run`
     whether `python -m keras_transfer compare` runs it without `--strategies`.
+    `token_recipe` is the recipe for token classification (NER,
+    `python -m keras_transfer compare --task ner`), for the strategies that
+    apply there; None for the others.
     """
 
     name: str
@@ -78,6 +81,7 @@ class Strategy:
     pretrained: bool = True
     in_default_run: bool = True
     options: dict = dataclasses.field(default_factory=dict)
+    token_recipe: Recipe = None
 
     def build(self, label_names, max_length=128, preset=None, **options):
         """A new compiled model for `label_names`; `options` override the
@@ -188,6 +192,12 @@ STRATEGIES = {
                 "transfer learning guide: Adam 1e-3 on the head until validation loss stops "
                 "improving.",
             ),
+            token_recipe=Recipe(
+                learning_rate=5e-3,
+                max_epochs=12,
+                source="A linear tagger on frozen token features: a large Adam rate, early "
+                "stopping on the validation loss.",
+            ),
         ),
         Strategy(
             "last_n",
@@ -200,6 +210,13 @@ STRATEGIES = {
                 f"fine-tuning; {_SMALL_DATA}.",
             ),
             options={"unfreeze_last": 2},
+            token_recipe=Recipe(
+                learning_rate=3e-4,
+                max_epochs=10,
+                warmup_ratio=0.1,
+                source="As for sentences, with more epochs: a token tagger sees about 1,400 "
+                "sentences.",
+            ),
         ),
         Strategy(
             "lora",
@@ -212,6 +229,13 @@ STRATEGIES = {
                 "epochs on GLUE; fewer steps here, so a larger rate.",
             ),
             options={"lora_rank": 8},
+            token_recipe=Recipe(
+                learning_rate=1e-3,
+                max_epochs=10,
+                warmup_ratio=0.1,
+                source="Hu et al. 2022 (LoRA): rank 8 on query/value, a rate well above full "
+                "fine-tuning's.",
+            ),
         ),
         Strategy(
             "full",
@@ -221,6 +245,13 @@ STRATEGIES = {
                 max_epochs=4,
                 warmup_ratio=0.1,
                 source=f"{_BERT}; {_SMALL_DATA}.",
+            ),
+            token_recipe=Recipe(
+                learning_rate=1e-4,
+                max_epochs=8,
+                warmup_ratio=0.1,
+                source=f"{_BERT} (CoNLL-2003 NER, section 5.3); a small model on a small "
+                "corpus takes a larger rate and more epochs.",
             ),
         ),
         Strategy(
@@ -235,6 +266,12 @@ STRATEGIES = {
             ),
             pretrained=False,
             in_default_run=False,
+            token_recipe=Recipe(
+                learning_rate=5e-4,
+                max_epochs=10,
+                warmup_ratio=0.1,
+                source="Random init of the same model (Vaswani et al. 2017: warmup then decay).",
+            ),
         ),
         Strategy(
             "setfit",

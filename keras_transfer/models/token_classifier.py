@@ -1,0 +1,398 @@
+"""TokenClassifier: a pretrained keras-hub encoder -> one tag per word (NER)."""
+
+import warnings
+
+import keras
+import numpy as np
+
+from keras_transfer import _keras_compat as compat
+from keras_transfer import data
+from keras_transfer.checks import check_int
+from keras_transfer.distribution import replicas
+from keras_transfer.metrics import MaskedAccuracy
+from keras_transfer.models.base import TransferModel
+from keras_transfer.models.token_classifier_preprocessor import (
+    IGNORE,
+    TokenClassifierPreprocessor,
+)
+from keras_transfer.presets import load_backbone_and_preprocessor
+from keras_transfer.schedules import exponential_decay
+from keras_transfer.strategies import STRATEGIES
+from keras_transfer.trainability import check_transformer_backbone, setup_strategy
+
+
+@keras.saving.register_keras_serializable(package="keras_transfer")
+class TokenClassifier(TransferModel):
+    """Tag every word of a sentence (named entities, BIO tags) with a pretrained encoder.
+
+    words -> `preprocessor` (each word to sub-tokens, `[CLS] ... [SEP]`) ->
+    `backbone` -> Dropout -> Dense softmax over `tag_names`, at every token.
+    The first sub-token of each word carries the word's tag; the other
+    positions are left out of the loss and the metrics (label -1). What
+    trains is set by `strategy`, as for `TransformerClassifier`: `full`,
+    `frozen` (the head only), `last_n` (top `unfreeze_last` blocks), `lora`
+    (rank `lora_rank` adapters) or `scratch` (random init).
+
+    `fit(words, tags)` and `evaluate(words, tags)` take one list of words and
+    one list of tags per sentence (as `keras_transfer.load_conll` returns
+    them); `predict(words)` returns one tag per word, as many as the input.
+    Batches are padded to the smallest of a few lengths (16, 32, 64, ...,
+    `max_length`) that holds their longest sentence: padding is masked, so the
+    outputs are those of full padding, for less work. Words beyond
+    `max_length` sub-tokens are left out of training and predicted `O`, with a
+    warning. Entity-level scores: `keras_transfer.entity_scores`.
+
+    Args:
+        backbone: a `keras_hub.models.Backbone` with `transformer_layers`.
+        preprocessor: a `keras_transfer.models.TokenClassifierPreprocessor`.
+        tag_names: the tags, e.g. `["O", "B-PER", "I-PER", ...]` (saved with
+            the model).
+        strategy, unfreeze_last, lora_rank: what trains (see above).
+        dropout: dropout rate before the per-token classifier.
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> tags = ["O", "B-PER", "I-PER", "B-LOC"]
+    >>> model = kt.TokenClassifier.from_preset(None, tag_names=tags, strategy="lora",
+    ...                                        max_length=32)
+    >>> history = model.fit([["Ada", "Lovelace", "lived", "in", "London"]],
+    ...                     [["B-PER", "I-PER", "O", "O", "B-LOC"]], epochs=1, verbose=0)
+    >>> len(model.predict([["Alan", "Turing", "was", "born", "in", "London"]])[0])
+    6
+    """
+
+    def __init__(
+        self,
+        backbone,
+        preprocessor,
+        tag_names,
+        strategy="full",
+        unfreeze_last=None,
+        lora_rank=None,
+        dropout=0.1,
+        **kwargs,
+    ):
+        check_transformer_backbone(backbone)
+        if not isinstance(preprocessor, TokenClassifierPreprocessor):
+            raise ValueError(
+                "`preprocessor` must be a keras_transfer TokenClassifierPreprocessor. "
+                f"Received: preprocessor={preprocessor!r}"
+            )
+        tag_names = check_tag_names(tag_names)
+        limit = getattr(backbone, "max_sequence_length", None)
+        if limit is not None and preprocessor.sequence_length > limit:
+            raise ValueError(
+                f"`max_length` must not exceed the model's position limit ({limit}). "
+                f"Received: max_length={preprocessor.sequence_length}"
+            )
+        unfreeze_last, lora_rank = setup_strategy(backbone, strategy, unfreeze_last, lora_rank)
+
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.head_dropout = keras.layers.Dropout(dropout, name="token_dropout")
+        self.output_dense = keras.layers.Dense(
+            len(tag_names), activation="softmax", name="token_predictions"
+        )
+
+        # === Functional Model ===
+        inputs = backbone.input
+        sequence = backbone(inputs)
+        sequence = sequence["sequence_output"] if isinstance(sequence, dict) else sequence
+        outputs = self.output_dense(self.head_dropout(sequence))
+        compile = kwargs.pop("compile", True)
+        super().__init__(inputs=inputs, outputs=outputs, compile=False, **kwargs)
+
+        # === Config ===
+        self.tag_names = tag_names
+        self.num_classes = len(tag_names)
+        self.strategy = strategy
+        self.unfreeze_last = unfreeze_last
+        self.lora_rank = lora_rank
+        self.dropout = dropout
+        if compile:
+            self.compile()
+
+    @classmethod
+    def from_preset(cls, preset=None, tag_names=None, strategy="full", max_length=128, **kwargs):
+        """Build from a pretrained model.
+
+        Args:
+            preset: None for the bundled all-MiniLM-L6-v2; a local keras-hub
+                preset folder; a local Hugging Face folder; or a keras-hub
+                preset name / `hf://` handle (downloads; needs internet). Its
+                tokenizer must be BERT-style word pieces.
+            tag_names: the tags (required), e.g. from the training data.
+            strategy: `"full"`, `"frozen"`, `"last_n"`, `"lora"` or `"scratch"`.
+            max_length: sub-word tokens per sentence, `[CLS]` and `[SEP]`
+                included (at most the model's position limit).
+            **kwargs: `unfreeze_last`, `lora_rank`, `dropout`, `name`.
+        """
+        check_int("max_length", max_length, minimum=3)
+        check_tag_names(tag_names)
+        backbone, text_preprocessor = load_backbone_and_preprocessor(
+            preset, sequence_length=max_length, load_weights=strategy != "scratch"
+        )
+        preprocessor = TokenClassifierPreprocessor(
+            text_preprocessor.tokenizer, sequence_length=max_length
+        )
+        return cls(backbone, preprocessor, tag_names=tag_names, strategy=strategy, **kwargs)
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """Defaults: Adam with an ExponentialDecay (0.96 every 100 steps) from
+        the strategy's token-classification learning rate in
+        `keras_transfer.strategies.STRATEGIES`, gradient clipping at norm 1,
+        sparse categorical cross-entropy that ignores label -1, and the
+        accuracy over the labelled positions."""
+        if optimizer == "auto":
+            recipe = STRATEGIES[self.strategy].token_recipe
+            optimizer = keras.optimizers.Adam(exponential_decay(recipe.learning_rate), clipnorm=1.0)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=IGNORE)
+        if metrics == "auto":
+            metrics = [MaskedAccuracy(ignore_class=IGNORE)]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def fit(self, x=None, y=None, *, validation_data=None, validation_split=None, **kwargs):
+        """`keras.Model.fit` on word lists: `x` one list of words per sentence,
+        `y` one list of tags (names or ids) per sentence, `validation_data` a
+        `(words, tags)` pair. The mandatory callbacks are attached (see
+        `keras_transfer.TransferModel.fit`); the rows are reshuffled every
+        epoch from a seed of numpy's global generator. Token arrays or a
+        dataset go to Keras as they are."""
+        if kwargs.get("class_weight") is not None:
+            raise ValueError(
+                "`class_weight` is not supported for token classification. "
+                f"Received: class_weight={kwargs['class_weight']!r}"
+            )
+        if not _is_word_lists(x):
+            return super().fit(
+                x, y, validation_data=validation_data, validation_split=validation_split, **kwargs
+            )
+        words, tags = self._check_pairs(x, y, "x", "y")
+        if validation_split and validation_data is None:
+            (words, tags), validation_data = data.split_last((words, tags), validation_split)
+        batch_size = kwargs.pop("batch_size", None) or 32
+        epoch, counter = data.epoch_counter()
+        shuffle = kwargs.pop("shuffle", True)
+        train = self._dataset(
+            words, tags, batch_size, seed=data.shuffle_seed() if shuffle else None, epoch=epoch
+        )
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError(
+                    "`validation_data` must be a (words, tags) pair. "
+                    f"Received: validation_data of type {type(validation_data).__name__}"
+                )
+            val_words, val_tags = self._check_pairs(
+                *validation_data, "validation_data[0]", "validation_data[1]"
+            )
+            validation_data = self._dataset(
+                val_words, val_tags, kwargs.pop("validation_batch_size", None) or batch_size
+            )
+        callbacks = [counter, *(kwargs.pop("callbacks", None) or [])]
+        return super().fit(
+            train, callbacks=callbacks, validation_data=validation_data, shuffle=False, **kwargs
+        )
+
+    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+        """`keras.Model.evaluate` (loss, token accuracy) on word lists, or on
+        whatever Keras takes. For entity-level precision, recall and F1 use
+        `keras_transfer.entity_scores(tags, model.predict(words))`."""
+        if not _is_word_lists(x):
+            return super().evaluate(x, y, batch_size=batch_size, **kwargs)
+        words, tags = self._check_pairs(x, y, "x", "y")
+        return super().evaluate(self._dataset(words, tags, batch_size or 32), **kwargs)
+
+    def predict(self, x=None, batch_size=None, verbose="auto", **kwargs):
+        """One tag name per word for word lists (a list per sentence); Keras'
+        per-token probabilities for token arrays or a dataset.
+
+        Sentences go through the model in order of length, each batch cut to
+        the smallest bucket length that holds it."""
+        if not _is_word_lists(x):
+            return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
+        words = check_word_lists(x, "x")
+        aligned = self.preprocessor.align(words)
+        self._warn_cut(aligned, words, "are predicted 'O'")
+        probabilities = self._predict_aligned(aligned, batch_size or 32)
+        outside = self.tag_names.index("O") if "O" in self.tag_names else 0
+        predicted = []
+        for starts, rows in zip(aligned["starts"], probabilities, strict=True):
+            ids = np.full(len(starts), outside)
+            kept = starts >= 0
+            ids[kept] = np.argmax(rows[starts[kept]], axis=-1)
+            predicted.append([self.tag_names[i] for i in ids])
+        return predicted
+
+    def preprocess_samples(self, x, y=None, sample_weight=None):
+        # Aligned before the pipeline (`TokenClassifierPreprocessor.align`).
+        x = compat.integer_padding_mask(x)
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
+    def _check_labels(self, y, name):
+        return y
+
+    def _head_layer(self):
+        return self.head_dropout
+
+    # === Helpers ===
+
+    def _check_pairs(self, words, tags, words_name, tags_name):
+        words = check_word_lists(words, words_name)
+        if tags is None:
+            raise ValueError(f"`{tags_name}` is required: one list of tags per sentence.")
+        return words, self._tag_ids(words, tags, tags_name)
+
+    def _tag_ids(self, words, tags, name):
+        if not isinstance(tags, (list, tuple)) or len(tags) != len(words):
+            raise ValueError(
+                f"`{name}` must hold one list of tags per sentence ({len(words)}). "
+                f"Received: {type(tags).__name__} of length {_length(tags)}"
+            )
+        index = {tag: i for i, tag in enumerate(self.tag_names)}
+        ids = []
+        for i, (sentence, sentence_tags) in enumerate(zip(words, tags, strict=True)):
+            if not isinstance(sentence_tags, (list, tuple)) or len(sentence_tags) != len(sentence):
+                raise ValueError(
+                    f"Sentence {i} has {len(sentence)} words but {_length(sentence_tags)} tags "
+                    f"in `{name}`. Received: {name}[{i}]={sentence_tags!r:.200}"
+                )
+            row = []
+            for tag in sentence_tags:
+                if isinstance(tag, (int, np.integer)) and not isinstance(tag, bool):
+                    if not 0 <= tag < len(self.tag_names):
+                        raise ValueError(
+                            f"Tag id {tag} in sentence {i} of `{name}` is outside 0.."
+                            f"{len(self.tag_names) - 1}. Received: {name}[{i}]={sentence_tags!r}"
+                        )
+                    row.append(int(tag))
+                elif tag in index:
+                    row.append(index[tag])
+                else:
+                    raise ValueError(
+                        f"Unknown tag {tag!r} in sentence {i} of `{name}`; the model's tags are "
+                        f"{self.tag_names}. Received: {name}[{i}]={sentence_tags!r:.200}"
+                    )
+            ids.append(row)
+        return ids
+
+    def _warn_cut(self, aligned, words, consequence):
+        if aligned["cut"]:
+            sentences = sum(int(np.any(starts < 0)) for starts in aligned["starts"])
+            warnings.warn(
+                f"{aligned['cut']} word(s) in {sentences} of {len(words)} sentence(s) do not fit "
+                f"in max_length={self.preprocessor.sequence_length} sub-word tokens and "
+                f"{consequence}. Build the model with a larger `max_length` to keep them.",
+                stacklevel=3,
+            )
+
+    def _dataset(self, words, tag_ids, batch_size, seed=None, epoch=None):
+        aligned = self.preprocessor.align(words, tag_ids)
+        self._warn_cut(aligned, words, "are left out of the loss")
+        lengths = aligned["padding_mask"].sum(axis=1)
+        # Shuffled: similar lengths grouped per batch. In order (evaluation):
+        # sorted by length, which leaves the metrics unchanged.
+        rows = np.arange(len(lengths)) if seed is not None else np.argsort(lengths, kind="stable")
+        inputs = {key: aligned[key][rows] for key in self.backbone.input}
+        ds = data.batched_dataset(
+            inputs,
+            aligned["labels"][rows],
+            batch_size=batch_size,
+            seed=seed,
+            epoch=epoch,
+            multiple_of=replicas(),
+            lengths=lengths if seed is not None else None,
+        )
+        return ds.map(data.trim_to_bucket(bucket_lengths(self.preprocessor.sequence_length)))
+
+    def _predict_aligned(self, aligned, batch_size):
+        """Per-token probabilities of each sentence (its own length), by length buckets."""
+        lengths = aligned["padding_mask"].sum(axis=1)
+        data.check_even_batches(batch_size, replicas())
+        order = np.argsort(lengths, kind="stable")
+        order = order[data.even_indices(len(order), replicas())]
+        buckets = bucket_lengths(self.preprocessor.sequence_length)
+        results = [None] * len(lengths)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            length = min(b for b in buckets if b >= lengths[rows].max())
+            batch = {
+                key: keras.ops.convert_to_tensor(aligned[key][rows, :length])
+                for key in self.backbone.input
+            }
+            probabilities = keras.ops.convert_to_numpy(self.predict_on_batch(batch))
+            for row, p in zip(rows, probabilities, strict=True):
+                results[row] = p[: lengths[row]]
+        return results
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "tag_names": self.tag_names,
+            "strategy": self.strategy,
+            "unfreeze_last": self.unfreeze_last,
+            "lora_rank": self.lora_rank,
+            "dropout": self.dropout,
+        }
+
+
+def bucket_lengths(sequence_length):
+    """The padded lengths batches are cut to: 16, 32, 64, ... below
+    `sequence_length`, and `sequence_length` itself.
+
+    Example:
+    >>> bucket_lengths(100)
+    [16, 32, 64, 100]
+    """
+    lengths, length = [], 16
+    while length < sequence_length:
+        lengths.append(length)
+        length *= 2
+    return [*lengths, sequence_length]
+
+
+def check_tag_names(tag_names):
+    """At least two distinct tag names, as a list of strings."""
+    if (
+        tag_names is None
+        or isinstance(tag_names, str)
+        or len(list(tag_names)) < 2
+        or len(set(tag_names)) != len(list(tag_names))
+        or not all(isinstance(t, str) and t for t in tag_names)
+    ):
+        raise ValueError(
+            "`tag_names` must be at least two distinct tag names, e.g. "
+            f"['O', 'B-PER', 'I-PER']. Received: tag_names={tag_names!r}"
+        )
+    return list(tag_names)
+
+
+def check_word_lists(x, name="x"):
+    """A list of sentences, each a list of word strings, or a ValueError."""
+    if not isinstance(x, (list, tuple)) or not x:
+        raise ValueError(
+            f"`{name}` must be a non-empty list of sentences, each a list of words. "
+            f"Received: {name} of type {type(x).__name__}"
+        )
+    for i, sentence in enumerate(x):
+        if isinstance(sentence, str) or not isinstance(sentence, (list, tuple)):
+            raise ValueError(
+                f"`{name}` must hold one list of words per sentence (split texts into words "
+                f"first, e.g. text.split()). Received: {name}[{i}]={sentence!r:.100}"
+            )
+        for word in sentence:
+            if not isinstance(word, str) or not word:
+                raise ValueError(
+                    f"Words must be non-empty strings. Received: {word!r} in {name}[{i}]"
+                )
+    return [list(sentence) for sentence in x]
+
+
+def _is_word_lists(x):
+    """Lists go through the word-list path (and its checks); arrays and datasets to Keras."""
+    return isinstance(x, (list, tuple))
+
+
+def _length(value):
+    return len(value) if hasattr(value, "__len__") else "?"
