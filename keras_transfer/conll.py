@@ -75,6 +75,8 @@ def load_conll(path, tag_column=-1, word_column=0, repair=False):
                     continue
                 try:
                     word, tag = columns[word_column], columns[tag_column]
+                    if word_column % len(columns) == tag_column % len(columns):
+                        raise IndexError  # one column serves as both: too few
                 except IndexError:
                     raise ValueError(
                         f"Line {number} of {path} has {len(columns)} column(s), too few for "
@@ -117,7 +119,9 @@ def load_bundled_ner(name="wikigold", test_size=0.2, seed=2026):
     MISC) by Balasuriya et al. (2009); CC-BY 4.0. The file is IOB1 and is read
     with `load_conll(..., repair=True)`, which gives BIO tags. The split is by
     article (`test_size` of them, drawn with `seed`), so test sentences come
-    from articles never seen in training.
+    from articles never seen in training (116 / 29 articles, 1,357 / 339
+    sentences with the defaults). Source and licence:
+    `keras_transfer/datasets/README.md`.
 
     Example:
     >>> import keras_transfer as kt

@@ -304,15 +304,26 @@ def fit_on_features(model, x, y, callbacks, validation_data, disk, **kwargs):
     `restore_best_weights`, `model.history` and BackupAndRestore behave as in a
     plain fit. Returns the History.
     """
-    from keras_transfer.distribution import replicas
-
     # Draw the shuffle seed first, as the plain path does: computing
     # features may consume random numbers on some backends.
     seed = data.shuffle_seed()
     cache = FeatureCache(model, disk=disk)
+    features = cache.features(x)
+    if validation_data is not None:
+        validation_data = (cache.features(validation_data[0]), *validation_data[1:])
+    return fit_head(model, features, y, callbacks, validation_data, seed, **kwargs)
+
+
+def fit_head(model, features, y, callbacks, validation_data, seed, lengths=None, **kwargs):
+    """Train `model.head_model()` on precomputed `features` (and
+    `validation_data` as `(features, labels)`), reshuffled each epoch from
+    `seed` (rows of similar `lengths` batched together, as
+    `data.batched_dataset` does), as a fit of `model` itself: the callbacks
+    see `model`. Returns the History."""
+    from keras_transfer.distribution import replicas
+
     batch_size = kwargs.pop("batch_size", None) or 32
     sample_weight = kwargs.pop("sample_weight", None)
-    features = cache.features(x)
     # tf.data on every backend, as keras-hub feeds the plain path (Keras'
     # array adapter would draw from torch's RNG and change dropout there).
     epoch, counter = data.epoch_counter()
@@ -324,13 +335,13 @@ def fit_on_features(model, x, y, callbacks, validation_data, disk, **kwargs):
         seed=seed if kwargs.get("shuffle", True) else None,
         epoch=epoch,
         multiple_of=replicas(),
+        lengths=lengths,
     )
     callbacks = [counter, *callbacks]
     kwargs["shuffle"] = False  # the dataset reshuffles itself
     if validation_data is not None:
         validation_data = data.batched_dataset(
-            cache.features(validation_data[0]),
-            *validation_data[1:],
+            *validation_data,
             batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
             multiple_of=replicas(),
         )

@@ -193,10 +193,10 @@ STRATEGIES = {
                 "improving.",
             ),
             token_recipe=Recipe(
-                learning_rate=5e-3,
-                max_epochs=12,
-                source="A linear tagger on frozen token features: a large Adam rate, early "
-                "stopping on the validation loss.",
+                learning_rate=3e-3,
+                max_epochs=100,
+                source="A linear tagger on frozen token features: Adam until the validation "
+                "loss stops improving. The features are cached: epochs cost well under a second.",
             ),
         ),
         Strategy(

@@ -49,3 +49,9 @@ def test_compare_example_smoke():
 def test_multi_task_example_smoke():
     out = run_example("multi_task.py", "--smoke")
     assert "language accuracy" in out and "sentiment [" in out
+
+
+@pytest.mark.large
+def test_ner_example_smoke():
+    out = run_example("ner.py", "--smoke", "--strategy", "lora")
+    assert "micro avg" in out and "/O" in out

@@ -153,13 +153,28 @@ class TokenClassifier(TransferModel):
             metrics = [MaskedAccuracy(ignore_class=IGNORE)]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
-    def fit(self, x=None, y=None, *, validation_data=None, validation_split=None, **kwargs):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        *,
+        validation_data=None,
+        validation_split=None,
+        cache_features=True,
+        **kwargs,
+    ):
         """`keras.Model.fit` on word lists: `x` one list of words per sentence,
         `y` one list of tags (names or ids) per sentence, `validation_data` a
         `(words, tags)` pair. The mandatory callbacks are attached (see
         `keras_transfer.TransferModel.fit`); the rows are reshuffled every
         epoch from a seed of numpy's global generator. Token arrays or a
-        dataset go to Keras as they are."""
+        dataset go to Keras as they are.
+
+        With `cache_features` (default) and nothing below the head trainable
+        (`strategy="frozen"`), the encoder runs once per sentence, in
+        inference mode, and the head trains on its token outputs, kept in
+        memory: the same head, batches and callbacks, epochs in a blink.
+        `False` runs the whole model at every step."""
         if kwargs.get("class_weight") is not None:
             raise ValueError(
                 "`class_weight` is not supported for token classification. "
@@ -172,28 +187,82 @@ class TokenClassifier(TransferModel):
         words, tags = self._check_pairs(x, y, "x", "y")
         if validation_split and validation_data is None:
             (words, tags), validation_data = data.split_last((words, tags), validation_split)
-        batch_size = kwargs.pop("batch_size", None) or 32
-        epoch, counter = data.epoch_counter()
-        shuffle = kwargs.pop("shuffle", True)
-        train = self._dataset(
-            words, tags, batch_size, seed=data.shuffle_seed() if shuffle else None, epoch=epoch
-        )
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError(
                     "`validation_data` must be a (words, tags) pair. "
                     f"Received: validation_data of type {type(validation_data).__name__}"
                 )
-            val_words, val_tags = self._check_pairs(
+            validation_data = self._check_pairs(
                 *validation_data, "validation_data[0]", "validation_data[1]"
             )
-            validation_data = self._dataset(
-                val_words, val_tags, kwargs.pop("validation_batch_size", None) or batch_size
+        batch_size = kwargs.pop("batch_size", None) or 32
+        shuffle = kwargs.pop("shuffle", True)
+        validation_batch_size = kwargs.pop("validation_batch_size", None) or batch_size
+        callbacks = kwargs.pop("callbacks", None) or []
+        callbacks = [callbacks] if isinstance(callbacks, keras.callbacks.Callback) else callbacks
+        if (
+            cache_features
+            and self.features_are_frozen()
+            and not any(getattr(cb, "changes_trainability", False) for cb in callbacks)
+        ):
+            return self._fit_head_on_features(
+                words, tags, validation_data, callbacks, batch_size, shuffle, **kwargs
             )
-        callbacks = [counter, *(kwargs.pop("callbacks", None) or [])]
-        return super().fit(
-            train, callbacks=callbacks, validation_data=validation_data, shuffle=False, **kwargs
+        epoch, counter = data.epoch_counter()
+        train = self._dataset(
+            words, tags, batch_size, seed=data.shuffle_seed() if shuffle else None, epoch=epoch
         )
+        if validation_data is not None:
+            validation_data = self._dataset(*validation_data, validation_batch_size)
+        return super().fit(
+            train,
+            callbacks=[counter, *callbacks],
+            validation_data=validation_data,
+            shuffle=False,
+            **kwargs,
+        )
+
+    def _fit_head_on_features(
+        self, words, tags, validation_data, callbacks, batch_size, shuffle, **kwargs
+    ):
+        from keras_transfer.callbacks import with_mandatory_callbacks
+        from keras_transfer.feature_cache import fit_head
+
+        seed = data.shuffle_seed()
+        experiment = kwargs.pop("experiment", None)
+        callbacks = with_mandatory_callbacks(
+            callbacks,
+            experiment if experiment is not None else self.name,
+            root=kwargs.pop("log_root", None),
+            monitor="val_loss" if validation_data is not None else "loss",
+        )
+        features, labels, lengths = self._token_features(words, tags, batch_size)
+        if validation_data is not None:
+            validation_data = self._token_features(*validation_data, batch_size)[:2]
+        return fit_head(
+            self,
+            features,
+            labels,
+            callbacks,
+            validation_data,
+            seed if shuffle else None,
+            lengths=lengths,  # the batches of the plain path
+            batch_size=batch_size,
+            **kwargs,
+        )
+
+    def _token_features(self, words, tag_ids, batch_size):
+        """The encoder's token outputs `(n, longest, hidden)` (zero beyond each
+        sentence), the labels `(n, longest)` and the sentence lengths in tokens."""
+        aligned = self.preprocessor.align(words, tag_ids)
+        self._warn_cut(aligned, words, "are left out of the loss")
+        outputs = self._predict_aligned(aligned, batch_size, self.feature_model())
+        longest = max(len(o) for o in outputs)
+        features = np.zeros((len(outputs), longest, outputs[0].shape[-1]), dtype="float32")
+        for row, output in enumerate(outputs):
+            features[row, : len(output)] = output
+        return features, aligned["labels"][:, :longest], aligned["padding_mask"].sum(axis=1)
 
     def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
         """`keras.Model.evaluate` (loss, token accuracy) on word lists, or on
@@ -306,8 +375,10 @@ class TokenClassifier(TransferModel):
         )
         return ds.map(data.trim_to_bucket(bucket_lengths(self.preprocessor.sequence_length)))
 
-    def _predict_aligned(self, aligned, batch_size):
-        """Per-token probabilities of each sentence (its own length), by length buckets."""
+    def _predict_aligned(self, aligned, batch_size, model=None):
+        """Per-token outputs of `model` (default: this one, its probabilities)
+        for each sentence (its own length), by length buckets."""
+        model = model or self
         lengths = aligned["padding_mask"].sum(axis=1)
         data.check_even_batches(batch_size, replicas())
         order = np.argsort(lengths, kind="stable")
@@ -321,7 +392,7 @@ class TokenClassifier(TransferModel):
                 key: keras.ops.convert_to_tensor(aligned[key][rows, :length])
                 for key in self.backbone.input
             }
-            probabilities = keras.ops.convert_to_numpy(self.predict_on_batch(batch))
+            probabilities = keras.ops.convert_to_numpy(model.predict_on_batch(batch))
             for row, p in zip(rows, probabilities, strict=True):
                 results[row] = p[: lengths[row]]
         return results

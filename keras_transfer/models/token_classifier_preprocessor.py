@@ -42,12 +42,6 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
     def __init__(self, tokenizer, sequence_length=128, **kwargs):
         super().__init__(**kwargs)
         check_int("sequence_length", sequence_length, minimum=3)
-        for attribute in ("cls_token_id", "sep_token_id", "pad_token_id"):
-            if getattr(tokenizer, attribute, None) is None:
-                raise ValueError(
-                    "`tokenizer` must be a BERT-style word-piece tokenizer with "
-                    f"`{attribute}`. Received: tokenizer={type(tokenizer).__name__}"
-                )
         self.tokenizer = tokenizer
         self.sequence_length = sequence_length
 
@@ -67,6 +61,14 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
             words did not fit).
         """
         tokenizer = self.tokenizer
+        for attribute in ("cls_token_id", "sep_token_id", "pad_token_id"):
+            # Checked here, not at construction: a reloaded tokenizer gets its
+            # vocabulary (and its special ids) after the layer is built.
+            if getattr(tokenizer, attribute, None) is None:
+                raise ValueError(
+                    "The tokenizer must be a BERT-style word-piece tokenizer with "
+                    f"`{attribute}`. Received: tokenizer={type(tokenizer).__name__}"
+                )
         distinct = sorted({word for sentence in words for word in sentence})
         pieces = dict(
             zip(distinct, _as_lists(tokenizer(distinct)) if distinct else [], strict=True)
