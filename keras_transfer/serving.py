@@ -62,6 +62,12 @@ class Predictor:
     def __init__(self, path):
         self.path = os.fspath(path)
         self.model = load_model(self.path)
+        if hasattr(self.model, "tag_names"):
+            raise ValueError(
+                "The model is a token classifier (one tag per word); the predictor serves text "
+                "classifiers. Load it with keras.saving.load_model and call "
+                f"model.predict(list_of_word_lists). Received: path={self.path!r}"
+            )
         self.label_names = getattr(self.model, "label_names", None)
         if not self.label_names:
             raise ValueError(

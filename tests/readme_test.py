@@ -28,3 +28,20 @@ def test_strategies_table_follows_the_registry():
 def test_readme_names_no_source_documents():
     text = open(README, encoding="utf-8").read()
     assert not re.search(r"\bseeds? 00\d", text, re.IGNORECASE)
+
+
+def test_token_recipes_table_follows_the_registry():
+    text = open(README, encoding="utf-8").read()
+    section = text[text.index("## Named entities") :]
+    for name, strategy in STRATEGIES.items():
+        recipe = strategy.token_recipe
+        if recipe is None:
+            continue
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{name}` |"))
+        optimizer, lr, warmup, epochs = re.search(
+            r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)", row
+        ).groups()
+        assert optimizer == ("AdamW" if recipe.warmup_ratio else "Adam"), row
+        assert float(lr) == recipe.learning_rate, row
+        assert float(warmup or 0) / 100 == recipe.warmup_ratio, row
+        assert int(epochs) == recipe.max_epochs, row

@@ -121,6 +121,8 @@ def test_save_and_reload_give_identical_tags(fitted, tmp_path):
     model.save(path)
     reloaded = keras.saving.load_model(path)
     assert reloaded.tag_names == TAGS and reloaded.predict(words) == model.predict(words)
+    with pytest.raises(ValueError, match="token classifier"):
+        kt.Predictor(path)
 
 
 def test_frozen_backbone_stays_bit_identical_with_the_mandatory_callbacks(ner_preset, monkeypatch):
