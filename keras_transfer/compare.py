@@ -357,31 +357,8 @@ class _State:
         return frame
 
     def write(self, final=False):
-        if self.out is None:
-            return
-        table = self.table()
-        out = self.out
-        reports.write_atomic(
-            os.path.join(out, "results.csv"), lambda tmp: table.to_csv(tmp, index=False)
-        )
-
-        def markdown(tmp):
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(reports.markdown_table(table))
-                if table.attrs["recommendation"]:
-                    f.write(f"\n{table.attrs['recommendation']}\n")
-
-        reports.write_atomic(os.path.join(out, "results.md"), markdown)
-        os.makedirs(os.path.join(out, "reports"), exist_ok=True)
-        for strategy, text in self.reports.items():
-
-            def report(tmp, text=text):
-                with open(tmp, "w", encoding="utf-8") as f:
-                    f.write(text)
-
-            reports.write_atomic(os.path.join(out, "reports", f"{strategy}.txt"), report)
-        if final:
-            reports.plot_comparison(table, os.path.join(out, "transfer_learning_comparison.png"))
+        if self.out is not None:
+            reports.write_results(self.out, self.table(), self.reports, final=final)
 
 
 def _newest_run(experiment_dir, prefix):

@@ -3,6 +3,7 @@
 import collections
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -230,73 +231,76 @@ def compare_ner(
         predicted,
     )
     steps = -(-len(train_words) // batch_size)
-    for number, strategy in enumerate(strategies, start=1):
-        recipe = STRATEGIES[strategy].token_recipe
-        max_epochs = epochs or recipe.max_epochs
-        if verbose:
-            print(
-                f"[{number}/{len(strategies)}] {strategy:<8} training (lr "
-                f"{recipe.learning_rate:g}, at most {max_epochs} epochs) ...",
-                end="",
-                flush=True,
+    # The same sentences are cut for every strategy: warn once per message.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("once", message=".*do not fit in max_length", category=UserWarning)
+        for number, strategy in enumerate(strategies, start=1):
+            recipe = STRATEGIES[strategy].token_recipe
+            max_epochs = epochs or recipe.max_epochs
+            if verbose:
+                print(
+                    f"[{number}/{len(strategies)}] {strategy:<8} training (lr "
+                    f"{recipe.learning_rate:g}, at most {max_epochs} epochs) ...",
+                    end="",
+                    flush=True,
+                )
+            keras.utils.set_random_seed(seed)
+            start = time.perf_counter()
+            model = TokenClassifier.from_preset(
+                preset,
+                tag_names=tag_names,
+                strategy=strategy,
+                max_length=max_length,
+                **options[strategy],
             )
-        keras.utils.set_random_seed(seed)
-        start = time.perf_counter()
-        model = TokenClassifier.from_preset(
-            preset,
-            tag_names=tag_names,
-            strategy=strategy,
-            max_length=max_length,
-            **options[strategy],
-        )
-        model.compile(optimizer=recipe.optimizer(steps, max_epochs))
-        history = model.fit(
-            train_words,
-            train_tags,
-            validation_data=(val_words, val_tags),
-            epochs=max_epochs,
-            batch_size=batch_size,
-            experiment=strategy,
-            log_root=experiment_dir,
-            verbose=2 if verbose > 1 else 0,
-        )
-        train_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        predicted = model.predict(test_words, batch_size=max(batch_size, 32))
-        inference = len(test_words) / (time.perf_counter() - start)
-        params = trainable_summary(model).iloc[-1]
-        monitored = history.history.get("val_loss", history.history["loss"])
-        add(
-            {
-                "strategy": strategy,
-                "description": STRATEGIES[strategy].description,
-                "train_seconds": train_seconds,
-                "inference_sentences_per_s": inference,
-                "trainable_params": int(params["trainable_params"]),
-                "total_params": int(params["total_params"]),
-                "epochs_run": len(history.history["loss"]),
-                "best_epoch": int(np.argmin(monitored)) + 1,
-                "best_val_loss": float(np.min(monitored)),
-                "learning_rate": recipe.learning_rate,
-                "max_epochs": max_epochs,
-                "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
-            },
-            predicted,
-            history.history,
-        )
-        if save_models and out is not None:
-            os.makedirs(os.path.join(out, "models"), exist_ok=True)
-            reports.save_model(model, os.path.join(out, "models", f"{strategy}.keras"))
-        if verbose:
-            r = rows_out[-1]
-            print(
-                f" entity F1 {r['entity_f1']:.3f}  token accuracy {r['token_accuracy']:.3f}  "
-                f"{train_seconds:.0f} s  {r['trainable_params']:,} trainable  "
-                f"{r['epochs_run']} epochs (best {r['best_epoch']})",
-                flush=True,
+            model.compile(optimizer=recipe.optimizer(steps, max_epochs))
+            history = model.fit(
+                train_words,
+                train_tags,
+                validation_data=(val_words, val_tags),
+                epochs=max_epochs,
+                batch_size=batch_size,
+                experiment=strategy,
+                log_root=experiment_dir,
+                verbose=2 if verbose > 1 else 0,
             )
-        del model
-        keras.backend.clear_session()
+            train_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            predicted = model.predict(test_words, batch_size=max(batch_size, 32))
+            inference = len(test_words) / (time.perf_counter() - start)
+            params = trainable_summary(model).iloc[-1]
+            monitored = history.history.get("val_loss", history.history["loss"])
+            add(
+                {
+                    "strategy": strategy,
+                    "description": STRATEGIES[strategy].description,
+                    "train_seconds": train_seconds,
+                    "inference_sentences_per_s": inference,
+                    "trainable_params": int(params["trainable_params"]),
+                    "total_params": int(params["total_params"]),
+                    "epochs_run": len(history.history["loss"]),
+                    "best_epoch": int(np.argmin(monitored)) + 1,
+                    "best_val_loss": float(np.min(monitored)),
+                    "learning_rate": recipe.learning_rate,
+                    "max_epochs": max_epochs,
+                    "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
+                },
+                predicted,
+                history.history,
+            )
+            if save_models and out is not None:
+                os.makedirs(os.path.join(out, "models"), exist_ok=True)
+                reports.save_model(model, os.path.join(out, "models", f"{strategy}.keras"))
+            if verbose:
+                r = rows_out[-1]
+                print(
+                    f" entity F1 {r['entity_f1']:.3f}  token accuracy {r['token_accuracy']:.3f}  "
+                    f"{train_seconds:.0f} s  {r['trainable_params']:,} trainable  "
+                    f"{r['epochs_run']} epochs (best {r['best_epoch']})",
+                    flush=True,
+                )
+            del model
+            keras.backend.clear_session()
     result = table()
     _write(result, texts, out, final=True)
     return result
@@ -317,28 +321,6 @@ def most_frequent_tags(words, tags):
 
 
 def _write(table, texts, out, final=False):
-    if out is None:
-        return
-    reports.write_atomic(
-        os.path.join(out, "results.csv"), lambda tmp: table.to_csv(tmp, index=False)
-    )
-
-    def markdown(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(reports.markdown_table(table, SCORES))
-            if table.attrs["recommendation"]:
-                f.write(f"\n{table.attrs['recommendation']}\n")
-
-    reports.write_atomic(os.path.join(out, "results.md"), markdown)
-    os.makedirs(os.path.join(out, "reports"), exist_ok=True)
-    for strategy, text in texts.items():
-
-        def report(tmp, text=text):
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-
-        reports.write_atomic(os.path.join(out, "reports", f"{strategy}.txt"), report)
-    if final:
-        reports.plot_comparison(
-            table, os.path.join(out, "transfer_learning_comparison.png"), SCORES[0]
-        )
+    if out is not None:
+        texts = {strategy: text + "\n" for strategy, text in texts.items()}
+        reports.write_results(out, table, texts, SCORES, final=final)

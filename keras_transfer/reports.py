@@ -134,6 +134,31 @@ def write_atomic(path, write):
         raise
 
 
+def write_results(out, table, report_texts, scores=CLASSIFICATION_SCORES, final=False):
+    """A comparison's files in `out`: results.csv, results.md (the table and
+    its recommendation), reports/<strategy>.txt from `report_texts` and, when
+    `final`, transfer_learning_comparison.png. Each file is written atomically."""
+    write_atomic(os.path.join(out, "results.csv"), lambda tmp: table.to_csv(tmp, index=False))
+
+    def markdown(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(markdown_table(table, scores))
+            if table.attrs["recommendation"]:
+                f.write(f"\n{table.attrs['recommendation']}\n")
+
+    write_atomic(os.path.join(out, "results.md"), markdown)
+    os.makedirs(os.path.join(out, "reports"), exist_ok=True)
+    for strategy, text in report_texts.items():
+
+        def report(tmp, text=text):
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(text)
+
+        write_atomic(os.path.join(out, "reports", f"{strategy}.txt"), report)
+    if final:
+        plot_comparison(table, os.path.join(out, "transfer_learning_comparison.png"), scores[0])
+
+
 def check_writable(folder):
     """Create `folder` if needed and make sure a file can be written in it (OSError if not)."""
     os.makedirs(folder, exist_ok=True)

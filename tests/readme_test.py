@@ -16,13 +16,18 @@ def test_strategies_table_follows_the_registry():
         if not recipe.max_epochs:
             assert "no training" in row and "| none |" in row, row
             continue
-        optimizer, lr, warmup, epochs = re.search(
-            r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)", row
-        ).groups()
-        assert optimizer == ("AdamW" if recipe.warmup_ratio else "Adam"), row
-        assert float(lr) == recipe.learning_rate, row
-        assert float(warmup or 0) / 100 == recipe.warmup_ratio, row
-        assert int(epochs) == recipe.max_epochs, row
+        check_recipe_row(row, recipe)
+
+
+def check_recipe_row(row, recipe):
+    """The row says the recipe's optimizer, learning rate, warmup and most epochs."""
+    optimizer, lr, warmup, epochs = re.search(
+        r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)", row
+    ).groups()
+    assert optimizer == ("AdamW" if recipe.warmup_ratio else "Adam"), row
+    assert float(lr) == recipe.learning_rate, row
+    assert float(warmup or 0) / 100 == recipe.warmup_ratio, row
+    assert int(epochs) == recipe.max_epochs, row
 
 
 def test_readme_names_no_source_documents():
@@ -38,10 +43,4 @@ def test_token_recipes_table_follows_the_registry():
         if recipe is None:
             continue
         row = next(line for line in section.splitlines() if line.startswith(f"| `{name}` |"))
-        optimizer, lr, warmup, epochs = re.search(
-            r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)", row
-        ).groups()
-        assert optimizer == ("AdamW" if recipe.warmup_ratio else "Adam"), row
-        assert float(lr) == recipe.learning_rate, row
-        assert float(warmup or 0) / 100 == recipe.warmup_ratio, row
-        assert int(epochs) == recipe.max_epochs, row
+        check_recipe_row(row, recipe)
