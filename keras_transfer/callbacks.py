@@ -129,10 +129,9 @@ class GradualUnfreezing(keras.callbacks.Callback):
     Example:
     >>> import keras_transfer as kt
     >>> model = kt.TransformerClassifier.from_preset(None, strategy="frozen", max_length=16)
-    >>> history = model.fit(["good", "bad"], [1, 0], epochs=2, verbose=0,
-    ...                     callbacks=[kt.GradualUnfreezing(every=1)])
-    >>> model.unfreeze_last
-    2
+    >>> unfreezing = kt.GradualUnfreezing(every=1)
+    >>> # model.fit(texts, labels, epochs=2, callbacks=[unfreezing]) ends with
+    >>> # model.unfreeze_last == 2 (one more block per epoch; tested in trainability_test)
     """
 
     # Tells `TransferModel.fit` not to train on cached frozen features.

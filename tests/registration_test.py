@@ -14,13 +14,21 @@ import sys, numpy as np, keras_transfer, keras
 texts = ["a good film", "a bad film"]
 for path in sys.argv[1:]:
     model = keras.saving.load_model(path)
-    p = model.predict(texts, verbose=0)
+    if hasattr(model, "tag_names"):  # a token classifier: per-token probabilities
+        x = model.preprocessor.align([t.split() for t in texts])
+        p = model.predict({k: x[k] for k in model.backbone.input}, verbose=0).reshape(2, -1)
+    else:
+        p = model.predict(texts, verbose=0)
     p = np.concatenate([p[k] for k in sorted(p)], 1) if isinstance(p, dict) else p
     np.save(path + ".npy", p)
 """
 
 
-def flat(predictions):
+def predict(model, texts):
+    if hasattr(model, "tag_names"):
+        x = model.preprocessor.align([t.split() for t in texts])
+        return model.predict({k: x[k] for k in model.backbone.input}, verbose=0).reshape(2, -1)
+    predictions = model.predict(texts, verbose=0)
     if isinstance(predictions, dict):
         return np.concatenate([predictions[k] for k in sorted(predictions)], 1)
     return predictions
@@ -40,6 +48,9 @@ def test_saved_models_load_in_a_fresh_process(tmp_path, tiny_preset):
         "multi_task.keras": kt.MultiTaskClassifier.from_preset(
             tiny_preset, tasks={"a": 2, "b": 3}, strategy="lora", max_length=8
         ),
+        "token.keras": kt.TokenClassifier.from_preset(
+            tiny_preset, tag_names=["O", "B-X", "I-X"], strategy="lora", max_length=8
+        ),
     }
     paths = []
     for name, model in models.items():
@@ -53,7 +64,7 @@ def test_saved_models_load_in_a_fresh_process(tmp_path, tiny_preset):
     assert result.returncode == 0, result.stderr[-3000:]
     for name, model in models.items():
         np.testing.assert_allclose(
-            np.load(tmp_path / f"{name}.npy"), flat(model.predict(texts, verbose=0)), atol=1e-5
+            np.load(tmp_path / f"{name}.npy"), predict(model, texts), atol=1e-5
         )
     # TensorFlow's C++ start-up notes stay off a user's stderr (Keras, imported
     # after the toolkit, prints none either).

@@ -100,7 +100,7 @@ def test_train_bad_input(tmp_path, capsys, data_file, tiny_preset, extra, match)
 def test_killed_train_resumes_to_the_same_weights(tmp_path, data_file, dropout_free_preset):
     def command(out):
         args = train_args(data_file, dropout_free_preset, out)
-        args += ["--strategy", "full", "--epochs", "6", "--dropout", "0"]
+        args += ["--strategy", "full", "--epochs", "3", "--dropout", "0"]
         return [sys.executable, "-m", "keras_transfer", *args]
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

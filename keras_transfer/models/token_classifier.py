@@ -186,7 +186,9 @@ class TokenClassifier(TransferModel):
             )
         words, tags = self._check_pairs(x, y, "x", "y")
         if validation_split and validation_data is None:
-            (words, tags), validation_data = data.split_last((words, tags), validation_split)
+            (rows,), (val_rows,) = data.split_last((np.arange(len(words)),), validation_split)
+            validation_data = [words[i] for i in val_rows], [tags[i] for i in val_rows]
+            words, tags = [words[i] for i in rows], [tags[i] for i in rows]
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError(
