@@ -142,6 +142,14 @@ def test_setfit_bad_arguments(setfit, kwargs, match):
         setfit[0].fit(**args)
 
 
+def test_compare_refuses_more_shots_than_the_data_has():
+    from tests.compare_test import small_en_vi
+
+    with pytest.raises(ValueError, match="few_shot=99"):
+        kt.compare_strategies(small_en_vi(), strategies=["zero_shot"], few_shot=99, out=None)
+
+
+@pytest.mark.large  # suite budget: the models and the sampling are tested above
 def test_compare_few_shot_with_setfit_and_zero_shot(tiny_preset):
     from tests.compare_test import small_en_vi
 
@@ -160,8 +168,6 @@ def test_compare_few_shot_with_setfit_and_zero_shot(tiny_preset):
     assert rows.loc["zero_shot", "epochs_run"] == 0
     assert rows.loc["setfit", "epochs_run"] == 1
     assert {"majority", "tfidf_logreg"} <= set(rows.index)
-    with pytest.raises(ValueError, match="few_shot=99"):
-        kt.compare_strategies(small_en_vi(), strategies=["zero_shot"], few_shot=99, out=None)
 
 
 @pytest.mark.large

@@ -93,6 +93,7 @@ def test_existing_out_is_kept(adapted, tiny_preset):
         kt.continue_pretraining(TEXTS, preset=tiny_preset, out=out)
 
 
+@pytest.mark.large  # suite budget: continue_pretraining itself is tested above
 def test_compare_adapts_first(tiny_preset, tmp_path):
     from tests.compare_test import small_en_vi
 
