@@ -1,6 +1,7 @@
 """Train the transformer strategies side by side on named-entity recognition."""
 
 import collections
+import logging
 import os
 import time
 import warnings
@@ -231,76 +232,88 @@ def compare_ner(
         predicted,
     )
     steps = -(-len(train_words) // batch_size)
-    # The same sentences are cut for every strategy: warn once per message.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("once", message=".*do not fit in max_length", category=UserWarning)
-        for number, strategy in enumerate(strategies, start=1):
-            recipe = STRATEGIES[strategy].token_recipe
-            max_epochs = epochs or recipe.max_epochs
-            if verbose:
-                print(
-                    f"[{number}/{len(strategies)}] {strategy:<8} training (lr "
-                    f"{recipe.learning_rate:g}, at most {max_epochs} epochs) ...",
-                    end="",
-                    flush=True,
+    # The same sentences are cut for every strategy: the first strategy's
+    # warnings say so, the later ones stay quiet. The few bucket lengths make
+    # TensorFlow retrace each new model's step a few times by design; its
+    # retracing notes stay off the console meanwhile.
+    tf_logger = logging.getLogger("tensorflow")
+    tf_level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            for number, strategy in enumerate(strategies, start=1):
+                recipe = STRATEGIES[strategy].token_recipe
+                max_epochs = epochs or recipe.max_epochs
+                if verbose:
+                    print(
+                        f"[{number}/{len(strategies)}] {strategy:<8} training (lr "
+                        f"{recipe.learning_rate:g}, at most {max_epochs} epochs) ...",
+                        end="",
+                        flush=True,
+                    )
+                keras.utils.set_random_seed(seed)
+                start = time.perf_counter()
+                model = TokenClassifier.from_preset(
+                    preset,
+                    tag_names=tag_names,
+                    strategy=strategy,
+                    max_length=max_length,
+                    **options[strategy],
                 )
-            keras.utils.set_random_seed(seed)
-            start = time.perf_counter()
-            model = TokenClassifier.from_preset(
-                preset,
-                tag_names=tag_names,
-                strategy=strategy,
-                max_length=max_length,
-                **options[strategy],
-            )
-            model.compile(optimizer=recipe.optimizer(steps, max_epochs))
-            history = model.fit(
-                train_words,
-                train_tags,
-                validation_data=(val_words, val_tags),
-                epochs=max_epochs,
-                batch_size=batch_size,
-                experiment=strategy,
-                log_root=experiment_dir,
-                verbose=2 if verbose > 1 else 0,
-            )
-            train_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            predicted = model.predict(test_words, batch_size=max(batch_size, 32))
-            inference = len(test_words) / (time.perf_counter() - start)
-            params = trainable_summary(model).iloc[-1]
-            monitored = history.history.get("val_loss", history.history["loss"])
-            add(
-                {
-                    "strategy": strategy,
-                    "description": STRATEGIES[strategy].description,
-                    "train_seconds": train_seconds,
-                    "inference_sentences_per_s": inference,
-                    "trainable_params": int(params["trainable_params"]),
-                    "total_params": int(params["total_params"]),
-                    "epochs_run": len(history.history["loss"]),
-                    "best_epoch": int(np.argmin(monitored)) + 1,
-                    "best_val_loss": float(np.min(monitored)),
-                    "learning_rate": recipe.learning_rate,
-                    "max_epochs": max_epochs,
-                    "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
-                },
-                predicted,
-                history.history,
-            )
-            if save_models and out is not None:
-                os.makedirs(os.path.join(out, "models"), exist_ok=True)
-                reports.save_model(model, os.path.join(out, "models", f"{strategy}.keras"))
-            if verbose:
-                r = rows_out[-1]
-                print(
-                    f" entity F1 {r['entity_f1']:.3f}  token accuracy {r['token_accuracy']:.3f}  "
-                    f"{train_seconds:.0f} s  {r['trainable_params']:,} trainable  "
-                    f"{r['epochs_run']} epochs (best {r['best_epoch']})",
-                    flush=True,
+                model.compile(optimizer=recipe.optimizer(steps, max_epochs))
+                history = model.fit(
+                    train_words,
+                    train_tags,
+                    validation_data=(val_words, val_tags),
+                    epochs=max_epochs,
+                    batch_size=batch_size,
+                    experiment=strategy,
+                    log_root=experiment_dir,
+                    verbose=2 if verbose > 1 else 0,
                 )
-            del model
-            keras.backend.clear_session()
+                train_seconds = time.perf_counter() - start
+                start = time.perf_counter()
+                predicted = model.predict(test_words, batch_size=max(batch_size, 32))
+                inference = len(test_words) / (time.perf_counter() - start)
+                params = trainable_summary(model).iloc[-1]
+                monitored = history.history.get("val_loss", history.history["loss"])
+                add(
+                    {
+                        "strategy": strategy,
+                        "description": STRATEGIES[strategy].description,
+                        "train_seconds": train_seconds,
+                        "inference_sentences_per_s": inference,
+                        "trainable_params": int(params["trainable_params"]),
+                        "total_params": int(params["total_params"]),
+                        "epochs_run": len(history.history["loss"]),
+                        "best_epoch": int(np.argmin(monitored)) + 1,
+                        "best_val_loss": float(np.min(monitored)),
+                        "learning_rate": recipe.learning_rate,
+                        "max_epochs": max_epochs,
+                        "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
+                    },
+                    predicted,
+                    history.history,
+                )
+                if save_models and out is not None:
+                    os.makedirs(os.path.join(out, "models"), exist_ok=True)
+                    reports.save_model(model, os.path.join(out, "models", f"{strategy}.keras"))
+                if verbose:
+                    r = rows_out[-1]
+                    print(
+                        f" entity F1 {r['entity_f1']:.3f}  "
+                        f"token accuracy {r['token_accuracy']:.3f}  "
+                        f"{train_seconds:.0f} s  {r['trainable_params']:,} trainable  "
+                        f"{r['epochs_run']} epochs (best {r['best_epoch']})",
+                        flush=True,
+                    )
+                del model
+                keras.backend.clear_session()
+                warnings.filterwarnings(
+                    "ignore", message=".*do not fit in max_length", category=UserWarning
+                )
+    finally:
+        tf_logger.setLevel(tf_level)
     result = table()
     _write(result, texts, out, final=True)
     return result
