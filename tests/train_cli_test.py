@@ -105,8 +105,10 @@ def test_killed_train_resumes_to_the_same_weights(tmp_path, data_file, dropout_f
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     reference = tmp_path / "reference.keras"
-    done = subprocess.run(command(reference), env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # The uninterrupted reference runs alongside the killed and resumed run.
+    done = subprocess.Popen(
+        command(reference), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
 
     resumed = tmp_path / "resumed.keras"
     process = subprocess.Popen(command(resumed), env=env, stdout=subprocess.PIPE, text=True)
@@ -120,6 +122,8 @@ def test_killed_train_resumes_to_the_same_weights(tmp_path, data_file, dropout_f
     again = subprocess.run(command(resumed), env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.startswith("Resuming full")
+    _, stderr = done.communicate(timeout=300)
+    assert done.returncode == 0, stderr[-3000:]
 
     a, b = keras.saving.load_model(reference), keras.saving.load_model(resumed)
     for wa, wb in zip(a.weights, b.weights, strict=True):
