@@ -138,7 +138,6 @@ def test_frozen_backbone_stays_bit_identical_with_the_mandatory_callbacks(ner_pr
 
     with_mandatory = base.with_mandatory_callbacks
     monkeypatch.setattr(base, "with_mandatory_callbacks", recording)
-    monkeypatch.setattr(kt.callbacks, "with_mandatory_callbacks", recording)  # cached path
     model = kt.TokenClassifier.from_preset(
         ner_preset, tag_names=TAGS, strategy="frozen", max_length=16
     )

@@ -151,12 +151,7 @@ class TransferModel(keras_hub.models.Task):
             kwargs["sample_weight"] = sample_weight
             validation_split = None
         has_validation = validation_data is not None or bool(validation_split)
-        callbacks = with_mandatory_callbacks(
-            callbacks,
-            experiment if experiment is not None else self.name,
-            root=log_root,
-            monitor="val_loss" if has_validation else "loss",
-        )
+        callbacks = self.mandatory_callbacks(callbacks, experiment, log_root, has_validation)
         if (
             cache_features
             and texts
@@ -200,6 +195,16 @@ class TransferModel(keras_hub.models.Task):
             validation_data=validation_data,
             validation_split=validation_split,
             **kwargs,
+        )
+
+    def mandatory_callbacks(self, callbacks, experiment, log_root, has_validation):
+        """`callbacks` plus the mandatory ones, logging to `<log_root>/<experiment>_<time>`
+        (default experiment: the model's name), monitoring `val_loss` with validation data."""
+        return with_mandatory_callbacks(
+            callbacks,
+            experiment if experiment is not None else self.name,
+            root=log_root,
+            monitor="val_loss" if has_validation else "loss",
         )
 
     def preprocess_samples(self, x, y=None, sample_weight=None):

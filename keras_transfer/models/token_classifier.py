@@ -209,7 +209,14 @@ class TokenClassifier(TransferModel):
             and not any(getattr(cb, "changes_trainability", False) for cb in callbacks)
         ):
             return self._fit_head_on_features(
-                words, tags, validation_data, callbacks, batch_size, shuffle, **kwargs
+                words,
+                tags,
+                validation_data,
+                callbacks,
+                batch_size,
+                shuffle,
+                validation_batch_size=validation_batch_size,
+                **kwargs,
             )
         epoch, counter = data.epoch_counter()
         train = self._dataset(
@@ -228,20 +235,20 @@ class TokenClassifier(TransferModel):
     def _fit_head_on_features(
         self, words, tags, validation_data, callbacks, batch_size, shuffle, **kwargs
     ):
-        from keras_transfer.callbacks import with_mandatory_callbacks
         from keras_transfer.feature_cache import fit_head
 
         seed = data.shuffle_seed()
-        experiment = kwargs.pop("experiment", None)
-        callbacks = with_mandatory_callbacks(
+        callbacks = self.mandatory_callbacks(
             callbacks,
-            experiment if experiment is not None else self.name,
-            root=kwargs.pop("log_root", None),
-            monitor="val_loss" if validation_data is not None else "loss",
+            kwargs.pop("experiment", None),
+            kwargs.pop("log_root", None),
+            has_validation=validation_data is not None,
         )
         features, labels, lengths = self._token_features(words, tags, batch_size)
         if validation_data is not None:
-            validation_data = self._token_features(*validation_data, batch_size)[:2]
+            validation_data = self._token_features(
+                *validation_data, kwargs["validation_batch_size"]
+            )[:2]
         return fit_head(
             self,
             features,
