@@ -89,6 +89,7 @@ _LAZY = {
     "LabelMap": "keras_transfer.data",
     "load_unlabelled": "keras_transfer.data",
     "FeatureCache": "keras_transfer.feature_cache",
+    "FastTokenizer": "keras_transfer.fast_tokenizer",
     "Predictor": "keras_transfer.serving",
     "load_word_vectors": "keras_transfer.word_vectors",
     "ZeroShotClassifier": "keras_transfer.models.zero_shot_classifier",

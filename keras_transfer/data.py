@@ -182,11 +182,12 @@ def batched_dataset(
     check_even_batches(batch_size, multiple_of)
     if is_text_array(x):
         x = np.asarray(list(x), dtype=object).astype(str)
-    # `y` may be a dict of label arrays (one per output of a multi-task model).
-    y = {k: np.asarray(v) for k, v in y.items()} if isinstance(y, dict) else np.asarray(y)
-    # `x` may be a dict of token arrays (a token classifier's aligned inputs).
+    # `y` may be a dict of label arrays (one per output of a multi-task model),
+    # or None (inference).
+    y = {k: np.asarray(v) for k, v in y.items()} if isinstance(y, dict) else y
+    # `x` may be a dict of token arrays (tokenized texts).
     x = {k: np.asarray(v) for k, v in x.items()} if isinstance(x, dict) else np.asarray(x)
-    columns = [x, y]
+    columns = [x] if y is None else [x, np.asarray(y) if not isinstance(y, dict) else y]
     if sample_weight is not None:
         columns.append(np.asarray(sample_weight, dtype="float32"))
     columns = tuple(columns)
@@ -227,10 +228,25 @@ def batched_dataset(
     return indices.map(lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
 
 
-def trim_to_bucket(lengths):
+def bucket_lengths(sequence_length):
+    """The padded lengths batches are cut to: 16, 32, 64, ... below
+    `sequence_length`, and `sequence_length` itself.
+
+    Example:
+    >>> bucket_lengths(100)
+    [16, 32, 64, 100]
+    """
+    lengths, length = [], 16
+    while length < sequence_length:
+        lengths.append(length)
+        length *= 2
+    return [*lengths, sequence_length]
+
+
+def trim_to_bucket(lengths, token_labels=True):
     """A `tf.data` map function that cuts a batch of token inputs (a dict with
-    a `padding_mask`) and its per-token labels to the smallest of `lengths`
-    that holds the batch's longest row.
+    a `padding_mask`) to the smallest of `lengths` that holds the batch's
+    longest row; with `token_labels` (one label per token) the labels too.
 
     Padding is masked out of attention (and its labels are ignored), so the
     outputs are those of full padding for less work; the few fixed lengths
@@ -245,10 +261,28 @@ def trim_to_bucket(lengths):
         length = tf.reduce_min(tf.boolean_mask(buckets, buckets >= longest))
         x = {key: value[:, :length] for key, value in x.items()}
         if y is None:
-            return x
-        return (x, y[:, :length], *rest)
+            return (x,)
+        return (x, y[:, :length] if token_labels else y, *rest)
 
     return trim
+
+
+def length_batches(lengths, batch_size, buckets, multiple_of=1):
+    """`(rows, length)` per batch for inference by length: the rows in order of
+    length (topped up to even batches across `multiple_of` devices, see
+    `even_indices`), each batch with the smallest of `buckets` that holds it.
+
+    Example:
+    >>> [(rows.tolist(), n) for rows, n in length_batches([20, 3, 9], 2, [16, 32])]
+    [([1, 2], 16), ([0], 32)]
+    """
+    lengths = np.asarray(lengths)
+    check_even_batches(batch_size, multiple_of)
+    order = np.argsort(lengths, kind="stable")
+    order = order[even_indices(len(order), multiple_of)]
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        yield rows, min(b for b in buckets if b >= lengths[rows].max())
 
 
 def even_indices(n, multiple_of=1):

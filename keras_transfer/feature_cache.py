@@ -134,6 +134,29 @@ def predict_by_length(predict_on_batch, preprocess, texts, batch_size):
     return result
 
 
+def predict_tokens(predict_on_batch, tokens, batch_size, buckets):
+    """`predict_on_batch` over tokenized texts (`keras_transfer.FastTokenizer`
+    arrays) in order of length, each batch cut to the smallest of `buckets`
+    that holds it; outputs come back in the input order. As
+    `predict_by_length`, for texts tokenized before the pipeline."""
+    from keras_transfer.distribution import replicas
+
+    lengths = tokens["lengths"]
+    inputs = {key: value for key, value in tokens.items() if key != "lengths"}
+    result = None
+    for rows, length in data.length_batches(lengths, batch_size, buckets, replicas()):
+        batch = {
+            key: keras.ops.convert_to_tensor(value[rows, :length]) for key, value in inputs.items()
+        }
+        # Under TensorFlow's MirroredStrategy each replica runs the whole batch
+        # given to `predict_on_batch` and the outputs come back concatenated.
+        outputs = keras.ops.convert_to_numpy(predict_on_batch(batch))[: len(rows)]
+        if result is None:
+            result = np.empty((len(lengths), *outputs.shape[1:]), dtype="float32")
+        result[rows] = outputs
+    return result
+
+
 class FeatureCache:
     """Pooled features of a model's frozen part, computed once per set of texts.
 
@@ -217,7 +240,14 @@ class FeatureCache:
 
     def compute(self, texts):
         """Run the preprocessor and the frozen layers on `texts` (no cache),
-        through `predict_by_length`."""
+        in order of length (`predict_tokens` or `predict_by_length`)."""
+        if self.model.tokenizes_texts:
+            return predict_tokens(
+                self._extractor.predict_on_batch,
+                self.model.tokenize(texts),
+                self.batch_size,
+                data.bucket_lengths(self.model.preprocessor.sequence_length),
+            )
         return predict_by_length(
             self._extractor.predict_on_batch,
             self.model.preprocess_samples,
@@ -311,7 +341,9 @@ def fit_on_features(model, x, y, callbacks, validation_data, disk, **kwargs):
     features = cache.features(x)
     if validation_data is not None:
         validation_data = (cache.features(validation_data[0]), *validation_data[1:])
-    return fit_head(model, features, y, callbacks, validation_data, seed, **kwargs)
+    # The plain path batches texts of similar length together: the same batches here.
+    lengths = model.tokenize(x)["lengths"] if model.tokenizes_texts else None
+    return fit_head(model, features, y, callbacks, validation_data, seed, lengths=lengths, **kwargs)
 
 
 def fit_head(model, features, y, callbacks, validation_data, seed, lengths=None, **kwargs):

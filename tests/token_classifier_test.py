@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import keras_transfer as kt
-from keras_transfer.models.token_classifier import bucket_lengths
+from keras_transfer.data import bucket_lengths
 
 PEOPLE = ["john", "mary", "alan", "ada", "grace"]
 PLACES = ["paris", "london", "rome", "oslo"]

@@ -62,6 +62,11 @@ class TransferModel(keras_hub.models.Task):
             )
         return names
 
+    # True where the preprocessor is a keras-hub text preprocessor: raw texts
+    # are then tokenized once, before the pipeline (`FastTokenizer`), and each
+    # batch is cut to the smallest length bucket that holds its longest text.
+    tokenizes_texts = False
+
     # False where `fit` trains with an optimizer of its own (or not at all):
     # the compiled one then stays unbuilt, saved and reloaded as such.
     fit_uses_optimizer = True
@@ -170,24 +175,29 @@ class TransferModel(keras_hub.models.Task):
             # with the same builder as the cached path, validation included.
             batch_size = kwargs.pop("batch_size", None) or 32
             epoch, counter = data.epoch_counter()
-            x = data.batched_dataset(
-                x,
-                y,
-                kwargs.pop("sample_weight", None),
-                batch_size,
-                seed=data.shuffle_seed() if kwargs.pop("shuffle", True) else None,
-                epoch=epoch,
-                multiple_of=replicas(),
-            )
+            seed = data.shuffle_seed() if kwargs.pop("shuffle", True) else None
+            sample_weight = kwargs.pop("sample_weight", None)
+            if self.tokenizes_texts:
+                x = self.text_dataset(x, y, sample_weight, batch_size, seed=seed, epoch=epoch)[0]
+            else:
+                x = data.batched_dataset(
+                    x, y, sample_weight, batch_size, seed=seed, epoch=epoch, multiple_of=replicas()
+                )
             callbacks = [counter, *callbacks]
             y = None
             kwargs["shuffle"] = False  # the dataset reshuffles itself
             if _text_pairs_or_none(validation_data) and validation_data is not None:
-                validation_data = data.batched_dataset(
-                    *validation_data,
-                    batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
-                    multiple_of=replicas(),
-                )
+                validation_batch_size = kwargs.pop("validation_batch_size", None) or batch_size
+                if self.tokenizes_texts:
+                    validation_data = self.text_dataset(
+                        *validation_data, batch_size=validation_batch_size
+                    )[0]
+                else:
+                    validation_data = data.batched_dataset(
+                        *validation_data,
+                        batch_size=validation_batch_size,
+                        multiple_of=replicas(),
+                    )
         return super().fit(
             x,
             y,
@@ -207,10 +217,55 @@ class TransferModel(keras_hub.models.Task):
             monitor="val_loss" if has_validation else "loss",
         )
 
-    def preprocess_samples(self, x, y=None, sample_weight=None):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(
-            super().preprocess_samples(x, y, sample_weight)
+    def tokenize(self, texts):
+        """`texts` as token arrays (numpy, padded to the model's `max_length`,
+        plus `lengths`), from the model's `keras_transfer.FastTokenizer`."""
+        from keras_transfer.fast_tokenizer import FastTokenizer
+
+        tokenizer = getattr(self.preprocessor, "tokenizer", None)
+        key = (
+            id(self.preprocessor),
+            self.preprocessor.sequence_length,
+            getattr(tokenizer, "lowercase", None),
+            getattr(tokenizer, "strip_accents", None),
         )
+        cached = self.__dict__.get("_fast_tokenizer")
+        if cached is None or cached[0] != key:
+            cached = (key, FastTokenizer(self.preprocessor))
+            self.__dict__["_fast_tokenizer"] = cached  # a helper, not a tracked attribute
+        return cached[1](texts)
+
+    def text_dataset(self, x, y=None, sample_weight=None, batch_size=32, seed=None, epoch=None):
+        """Raw texts as a `tf.data` pipeline of tokenized, length-bucketed
+        batches, and the order of its rows.
+
+        With a `seed` (and its `epoch` variable, see `data.batched_dataset`)
+        the rows are reshuffled every epoch, texts of similar length grouped
+        per batch; without, they go in order of length (the returned order).
+        Each batch is cut to the smallest of 16/32/64/.../`max_length` that
+        holds its longest text: padding is masked, so the outputs are those of
+        full padding, for less work."""
+        tokens = self.tokenize(x)
+        lengths = tokens.pop("lengths")
+        order = np.arange(len(lengths)) if seed is not None else np.argsort(lengths, kind="stable")
+        ds = data.batched_dataset(
+            {key: tokens[key][order] for key in self.backbone.input},
+            None if y is None else _take(y, order),
+            None if sample_weight is None else _take(sample_weight, order),
+            batch_size,
+            seed=seed,
+            epoch=epoch,
+            multiple_of=replicas(),
+            lengths=lengths if seed is not None else None,
+        )
+        buckets = data.bucket_lengths(self.preprocessor.sequence_length)
+        return ds.map(data.trim_to_bucket(buckets, token_labels=False)), order
+
+    def preprocess_samples(self, x, y=None, sample_weight=None):
+        if not isinstance(x, dict):  # a dict is token arrays already
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(
+                super().preprocess_samples(x, y, sample_weight)
+            )
         x = compat.integer_padding_mask(x)  # for tf.distribute (see there)
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
@@ -239,6 +294,10 @@ class TransferModel(keras_hub.models.Task):
 
     def predict(self, x=None, *args, **kwargs):
         data.check_texts(x, name="x")
+        if self.tokenizes_texts and data.is_text_array(x) and not args:
+            ds, order = self.text_dataset(x, batch_size=kwargs.pop("batch_size", None) or 32)
+            outputs = super().predict(ds, **kwargs)
+            return keras.tree.map_structure(lambda rows: _unsort(rows, order), outputs)
         n, k = _len_or_none(x), replicas()
         if k > 1 and n is not None:
             # Even batches across the devices; the extra rows are cut off again.
@@ -248,8 +307,24 @@ class TransferModel(keras_hub.models.Task):
             return keras.tree.map_structure(lambda rows: rows[:n], outputs)
         return super().predict(x, *args, **kwargs)
 
+    def predict_on_batch(self, x):
+        if self.tokenizes_texts and data.is_text_array(x):
+            tokens = self.tokenize(x)
+            buckets = data.bucket_lengths(self.preprocessor.sequence_length)
+            length = min(b for b in buckets if b >= tokens["lengths"].max())
+            x = {key: tokens[key][:, :length] for key in self.backbone.input}
+        return super().predict_on_batch(x)
+
     def evaluate(self, x=None, y=None, *args, **kwargs):
         data.check_texts(x, y, name="x")
+        if self.tokenizes_texts and data.is_text_array(x) and y is not None and not args:
+            ds, _ = self.text_dataset(
+                x,
+                y,
+                kwargs.pop("sample_weight", None),
+                batch_size=kwargs.pop("batch_size", None) or 32,
+            )
+            return super().evaluate(ds, **kwargs)
         n, k = _len_or_none(x), replicas()
         if k > 1 and n is not None and y is not None:
             # Even batches across the devices: the last batch repeats a few
@@ -262,6 +337,14 @@ class TransferModel(keras_hub.models.Task):
 
 def _len_or_none(x):
     return None if x is None or _is_dataset(x) or isinstance(x, dict) else len(x)
+
+
+def _unsort(rows, order):
+    """Rows predicted in `order` (topped up for even batches), back in input order."""
+    rows = np.asarray(rows)
+    result = np.empty((len(order), *rows.shape[1:]), dtype=rows.dtype)
+    result[order] = rows[: len(order)]
+    return result
 
 
 def _take(values, rows):

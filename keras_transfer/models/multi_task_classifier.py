@@ -54,6 +54,8 @@ class MultiTaskClassifier(TransferModel):
     ['sentiment', 'topic']
     """
 
+    tokenizes_texts = True
+
     def __init__(
         self,
         backbone,

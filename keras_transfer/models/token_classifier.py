@@ -382,26 +382,22 @@ class TokenClassifier(TransferModel):
             multiple_of=replicas(),
             lengths=lengths if seed is not None else None,
         )
-        return ds.map(data.trim_to_bucket(bucket_lengths(self.preprocessor.sequence_length)))
+        return ds.map(data.trim_to_bucket(data.bucket_lengths(self.preprocessor.sequence_length)))
 
     def _predict_aligned(self, aligned, batch_size, model=None):
         """Per-token outputs of `model` (default: this one, its probabilities)
         for each sentence (its own length), by length buckets."""
         model = model or self
         lengths = aligned["padding_mask"].sum(axis=1)
-        data.check_even_batches(batch_size, replicas())
-        order = np.argsort(lengths, kind="stable")
-        order = order[data.even_indices(len(order), replicas())]
-        buckets = bucket_lengths(self.preprocessor.sequence_length)
+        buckets = data.bucket_lengths(self.preprocessor.sequence_length)
         results = [None] * len(lengths)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            length = min(b for b in buckets if b >= lengths[rows].max())
+        for rows, length in data.length_batches(lengths, batch_size, buckets, replicas()):
             batch = {
                 key: keras.ops.convert_to_tensor(aligned[key][rows, :length])
                 for key in self.backbone.input
             }
-            probabilities = keras.ops.convert_to_numpy(model.predict_on_batch(batch))
+            # (Under MirroredStrategy each replica returns the whole batch.)
+            probabilities = keras.ops.convert_to_numpy(model.predict_on_batch(batch))[: len(rows)]
             for row, p in zip(rows, probabilities, strict=True):
                 results[row] = p[: lengths[row]]
         return results
@@ -415,21 +411,6 @@ class TokenClassifier(TransferModel):
             "lora_rank": self.lora_rank,
             "dropout": self.dropout,
         }
-
-
-def bucket_lengths(sequence_length):
-    """The padded lengths batches are cut to: 16, 32, 64, ... below
-    `sequence_length`, and `sequence_length` itself.
-
-    Example:
-    >>> bucket_lengths(100)
-    [16, 32, 64, 100]
-    """
-    lengths, length = [], 16
-    while length < sequence_length:
-        lengths.append(length)
-        length *= 2
-    return [*lengths, sequence_length]
 
 
 def check_tag_names(tag_names):

@@ -54,6 +54,8 @@ class TransformerClassifier(TransferModel):
     >>> history = model.fit(["a great film", "an awful film"], [1, 0], epochs=1, verbose=0)
     """
 
+    tokenizes_texts = True
+
     def __init__(
         self,
         backbone,
