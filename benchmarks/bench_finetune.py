@@ -83,7 +83,9 @@ def keras_set(name, args):
         keras.config.set_dtype_policy(args.dtype_policy)
     x, y, tx = load_set(name, args)
     keras.utils.set_random_seed(0)
-    model = kt.TransformerClassifier.from_preset(None, strategy="full", max_length=args.max_length)
+    model = kt.TransformerClassifier.from_preset(
+        None, strategy="full", max_length=args.max_length, label_names=["negative", "positive"]
+    )
     model.compile(optimizer=keras.optimizers.Adam(2e-5))
     begins, last = [], [0.0]
 
