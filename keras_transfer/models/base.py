@@ -18,7 +18,11 @@ class TransferModel(keras_hub.models.Task):
     """Base class of the toolkit's models.
 
     A `keras_hub.models.Task`: raw strings go through `model.preprocessor`
-    inside the `tf.data` pipeline, on every backend. On top of that:
+    inside the `tf.data` pipeline, on every backend; models with
+    `tokenizes_texts` (the transformer classifiers) tokenize them once, before
+    the pipeline, with `keras_transfer.FastTokenizer`, and cut each batch to the
+    smallest of 16/32/64/.../`max_length` tokens that holds it (`text_dataset`).
+    On top of that:
 
     - `fit()` always attaches the mandatory callbacks (TensorBoard,
       EarlyStopping, ReduceLROnPlateau; see `keras_transfer.training_callbacks`)

@@ -19,9 +19,13 @@ POOLINGS = ("cls", "mean")
 class TransformerClassifier(TransferModel):
     """Fine-tune a pretrained keras-hub encoder for text classification.
 
-    text -> `preprocessor` (tokenize, pad/truncate to `max_length`) -> `backbone`
+    text -> `preprocessor` (tokenize, truncate to `max_length`) -> `backbone`
     -> [CLS] vector (or masked mean over tokens) -> Dense 128 relu -> Dropout 0.3
-    -> softmax. What trains is set by `strategy`:
+    -> softmax. In `fit`, `evaluate`, `predict` and `predict_on_batch`, raw
+    texts are tokenized before the pipeline (`keras_transfer.FastTokenizer`) and
+    each batch is padded only to the smallest of 16/32/64/.../`max_length` that
+    holds its longest text; training batches group texts of similar length.
+    What trains is set by `strategy`:
 
     | strategy  | trains                                                    |
     |-----------|-----------------------------------------------------------|
