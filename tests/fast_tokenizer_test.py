@@ -118,7 +118,7 @@ def test_training_batches_are_cut_to_length_buckets_and_stay_shuffled(model, tex
     for k in range(2):
         epoch.assign(k)
         rows, shapes = [], []
-        for x, y in ds.as_numpy_iterator():
+        for x, _ in ds.as_numpy_iterator():
             longest = x["padding_mask"].sum(axis=1).max()
             length = x["token_ids"].shape[1]
             assert length == min(b for b in data.bucket_lengths(64) if b >= longest)
