@@ -50,9 +50,11 @@ class FastTokenizer:
             )
         self.preprocessor = preprocessor
         self.sequence_length = preprocessor.sequence_length
-        self._wordpiece = _wordpiece(preprocessor)
         probe = ["A probe, with punctuation!", "naïve café 東京 ß", "x"]
-        if self._wordpiece is not None and not _same(self._pack(probe), self._reference(probe)):
+        reference = self._reference(probe)
+        self._segment_ids = "segment_ids" in reference
+        self._wordpiece = _wordpiece(preprocessor)
+        if self._wordpiece is not None and not _same(self._pack(probe), reference):
             self._wordpiece = None  # a packer we do not mirror: the preprocessor's own way
 
     @property
@@ -98,16 +100,10 @@ class FastTokenizer:
             "token_ids": token_ids,
             "padding_mask": np.arange(length)[None, :] < lengths[:, None],
         }
-        if "segment_ids" in self._keys:
+        if self._segment_ids:
             tokens["segment_ids"] = np.zeros((n, length), dtype="int32")
         tokens["lengths"] = lengths
         return tokens
-
-    @property
-    def _keys(self):
-        if not hasattr(self, "_reference_keys"):
-            self._reference_keys = set(self._reference(["x"]))
-        return self._reference_keys
 
 
 def _wordpiece(preprocessor):
