@@ -181,27 +181,15 @@ class TransferModel(keras_hub.models.Task):
             epoch, counter = data.epoch_counter()
             seed = data.shuffle_seed() if kwargs.pop("shuffle", True) else None
             sample_weight = kwargs.pop("sample_weight", None)
-            if self.tokenizes_texts:
-                x = self.text_dataset(x, y, sample_weight, batch_size, seed=seed, epoch=epoch)[0]
-            else:
-                x = data.batched_dataset(
-                    x, y, sample_weight, batch_size, seed=seed, epoch=epoch, multiple_of=replicas()
-                )
+            x = self._texts_dataset(x, y, sample_weight, batch_size, seed=seed, epoch=epoch)
             callbacks = [counter, *callbacks]
             y = None
             kwargs["shuffle"] = False  # the dataset reshuffles itself
             if _text_pairs_or_none(validation_data) and validation_data is not None:
-                validation_batch_size = kwargs.pop("validation_batch_size", None) or batch_size
-                if self.tokenizes_texts:
-                    validation_data = self.text_dataset(
-                        *validation_data, batch_size=validation_batch_size
-                    )[0]
-                else:
-                    validation_data = data.batched_dataset(
-                        *validation_data,
-                        batch_size=validation_batch_size,
-                        multiple_of=replicas(),
-                    )
+                validation_data = self._texts_dataset(
+                    *validation_data,
+                    batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
+                )
         return super().fit(
             x,
             y,
@@ -238,6 +226,16 @@ class TransferModel(keras_hub.models.Task):
             cached = (key, FastTokenizer(self.preprocessor))
             self.__dict__["_fast_tokenizer"] = cached  # a helper, not a tracked attribute
         return cached[1](texts)
+
+    def _texts_dataset(self, x, y, sample_weight=None, batch_size=32, seed=None, epoch=None):
+        """The `fit` pipeline of raw texts: tokenized and length-bucketed
+        (`text_dataset`) where the model `tokenizes_texts`, else raw strings for
+        the preprocessor inside the pipeline."""
+        if self.tokenizes_texts:
+            return self.text_dataset(x, y, sample_weight, batch_size, seed=seed, epoch=epoch)[0]
+        return data.batched_dataset(
+            x, y, sample_weight, batch_size, seed=seed, epoch=epoch, multiple_of=replicas()
+        )
 
     def text_dataset(self, x, y=None, sample_weight=None, batch_size=32, seed=None, epoch=None):
         """Raw texts as a `tf.data` pipeline of tokenized, length-bucketed
