@@ -27,6 +27,14 @@ INSTANCE_HOOKS = (
     ("lora backbone", "_lora_enabled_layers", "enabling LoRA once"),
     ("tensorflow optimizer", "_all_reduce_sum_gradients", "clipping after the all-reduce"),
 )
+# Private keras-hub modules the toolkit reaches: (module, attribute, what for).
+KERAS_HUB_HOOKS = (
+    (
+        "keras_hub.src.utils.transformers.safetensor_utils",
+        "SafetensorLoader.get_prefixed_key",
+        "Hugging Face tensors saved without the model prefix",
+    ),
+)
 
 
 def keras_model_summary(name, model, step):
@@ -119,3 +127,31 @@ def clip_after_all_reduce(optimizer):
     optimizer._clip_gradients = lambda grads: grads
     optimizer._all_reduce_sum_gradients = all_reduce_then_clip
     optimizer._kt_clips_late = True
+
+
+def allow_unprefixed_safetensors():
+    """Let keras-hub's Hugging Face converters read tensors saved without the
+    model prefix.
+
+    The converters ask for Hub-layout names (`distilbert.embeddings...`); a
+    folder written by `AutoModel.save_pretrained` of the base model class has
+    `embeddings...`. keras-hub finds a prefix the file has but not one it
+    lacks; this adds that fallback (idempotent).
+    """
+    from keras_hub.src.utils.transformers.safetensor_utils import SafetensorLoader
+
+    original = SafetensorLoader.get_prefixed_key
+    if getattr(original, "_kt_unprefixed", False):
+        return
+
+    def get_prefixed_key(self, hf_weight_key, dict_like):
+        key = original(self, hf_weight_key, dict_like)
+        keys = dict_like.keys()
+        if key not in keys:
+            _, _, rest = hf_weight_key.partition(".")
+            if rest and rest in keys:
+                return rest
+        return key
+
+    get_prefixed_key._kt_unprefixed = True
+    SafetensorLoader.get_prefixed_key = get_prefixed_key

@@ -152,7 +152,9 @@ class GradualUnfreezing(keras.callbacks.Callback):
                 "GradualUnfreezing needs a model with a keras-hub `backbone` (e.g. "
                 f"kt.TransformerClassifier). Received: model={type(self.model).__name__}"
             )
-        self._blocks = list(backbone.transformer_layers)
+        from keras_transfer.families.tokenization import transformer_blocks
+
+        self._blocks = transformer_blocks(backbone)
         self._limit = min(self.max_blocks or len(self._blocks), len(self._blocks))
 
     def _trainable_blocks(self):

@@ -2,28 +2,24 @@
 
 import numpy as np
 
-# Words longer than this many UTF-8 bytes are the unknown token in keras-hub
-# (tf-text's FastWordpieceTokenizer limit).
-MAX_BYTES_PER_WORD = 100
-# keras-hub's punctuation (ASCII ranges): kept as words of their own.
-_ASCII_PUNCTUATION = r"!-/:-@\[-`{-~"
 _CHUNK = 2048
 
 
 class FastTokenizer:
-    """Tokenize raw texts as a keras-hub text preprocessor does, all at once,
-    before the training or inference pipeline.
+    """Tokenize raw texts as Hugging Face tokenizes them for the model, all at
+    once, before the training or inference pipeline, packed as the model's
+    keras-hub preprocessor packs them (special tokens, padding).
 
-    For a WordPiece model (BERT, DistilBERT, MiniLM, ...) the words are split
-    exactly as keras-hub splits them (whitespace, punctuation, CJK characters,
-    accents and case as the tokenizer is set) and Hugging Face's Rust
-    `tokenizers` library maps them to ids on the same vocabulary: the ids are
-    identical to keras-hub's, several times faster, and tokenization never
-    shares a training step with the model. For other tokenizers the
-    preprocessor itself runs, once over all the texts.
+    Hugging Face's Rust `tokenizers` library does the work
+    (`keras_transfer.families.reference_tokenizer`): with the `tokenizer.json`
+    of the Hugging Face folder the model came from, or, for a keras-hub
+    preset, the pipeline Hugging Face builds from the same WordPiece or
+    byte-level BPE vocabulary (accents stripped when lowercasing, as in
+    Hugging Face). A SentencePiece model from a keras-hub preset is tokenized
+    by its preprocessor, once over all the texts.
 
-    Nothing is saved: a reloaded model builds its `FastTokenizer` again from
-    the vocabulary its preprocessor carries.
+    A reloaded model builds its `FastTokenizer` again from what it saved (the
+    vocabulary, and the `tokenizer.json` where it has one).
 
     Args:
         preprocessor: a keras-hub `TextClassifierPreprocessor` (a `tokenizer`
@@ -50,21 +46,24 @@ class FastTokenizer:
             )
         self.preprocessor = preprocessor
         self.sequence_length = preprocessor.sequence_length
-        probe = ["A probe, with punctuation!", "naïve café 東京 ß", "x"]
+        # Plain lowercase ASCII, where every tokenizer of a model agrees: checks
+        # that the packing (special tokens, padding) is the preprocessor's.
+        probe = ["a probe, with punctuation!", "x"]
         reference = self._reference(probe)
         self._segment_ids = "segment_ids" in reference
-        self._wordpiece = _wordpiece(preprocessor)
-        if self._wordpiece is not None and not _same(self._pack(probe), reference):
-            self._wordpiece = None  # a packer we do not mirror: the preprocessor's own way
+        self._reference_tokenizer = _reference_tokenizer(preprocessor)
+        if self._reference_tokenizer is not None and not _same(self._pack(probe), reference):
+            # A packer we do not mirror: the preprocessor's own way.
+            self._reference_tokenizer = None
 
     @property
     def is_fast(self):
-        """True when the Rust WordPiece path applies; False for the preprocessor fallback."""
-        return self._wordpiece is not None
+        """True when Hugging Face's `tokenizers` runs; False for the preprocessor fallback."""
+        return self._reference_tokenizer is not None
 
     def __call__(self, texts):
         texts = [str(t) for t in texts]
-        if self._wordpiece is not None:
+        if self._reference_tokenizer is not None:
             return self._pack(texts)
         return self._reference(texts)
 
@@ -74,23 +73,20 @@ class FastTokenizer:
 
         parts = []
         for start in range(0, len(texts), _CHUNK):
-            out = self.preprocessor(np.asarray(texts[start : start + _CHUNK]))
+            # A list, which every keras-hub tokenizer takes (byte-level BPE takes no array).
+            out = self.preprocessor(list(texts[start : start + _CHUNK]))
             parts.append({k: keras.ops.convert_to_numpy(v) for k, v in out.items()})
         tokens = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         tokens["lengths"] = tokens["padding_mask"].astype("int32").sum(axis=1)
         return tokens
 
     def _pack(self, texts):
-        tokenizer, encoder = self.preprocessor.tokenizer, self._wordpiece
-        words = [_words(tokenizer, text) for text in texts]
-        ids = encoder.encode_batch(words, is_pretokenized=True, add_special_tokens=False)
+        start, end, pad = special_ids(self.preprocessor)
+        encodings = self._reference_tokenizer.encode_batch(texts, add_special_tokens=False)
         n, length = len(texts), self.sequence_length
-        token_ids = np.zeros((n, length), dtype="int32")
-        if tokenizer.pad_token_id:
-            token_ids[:] = tokenizer.pad_token_id
+        token_ids = np.full((n, length), pad, dtype="int32")
         lengths = np.empty(n, dtype="int32")
-        start, end = tokenizer.start_token_id, tokenizer.end_token_id
-        for row, encoding in enumerate(ids):
+        for row, encoding in enumerate(encodings):
             body = encoding.ids[: length - 2]
             token_ids[row, 0] = start
             token_ids[row, 1 : len(body) + 1] = body
@@ -106,62 +102,31 @@ class FastTokenizer:
         return tokens
 
 
-def _wordpiece(preprocessor):
-    """A `tokenizers` WordPiece on the preprocessor's vocabulary, or None where
-    the fast path does not apply."""
-    import keras_hub
+def special_ids(preprocessor):
+    """`(start, end, pad)` token ids the preprocessor packs a text with."""
+    packer = getattr(preprocessor, "packer", None)
+    tokenizer = preprocessor.tokenizer
+    if packer is not None and getattr(packer, "start_value", None) is not None:
+        values = [_single(packer.start_value), _single(packer.end_value)]
+        if None not in values:
+            return values[0], values[1], _single(packer.pad_value) or 0
+    return tokenizer.start_token_id, tokenizer.end_token_id, tokenizer.pad_token_id or 0
+
+
+def _single(value):
+    if isinstance(value, (int, np.integer)) or value is None:
+        return value
+    values = list(value)
+    return int(values[0]) if len(values) == 1 else None
+
+
+def _reference_tokenizer(preprocessor):
+    from keras_transfer.families import reference_tokenizer
 
     tokenizer = getattr(preprocessor, "tokenizer", None)
-    if not isinstance(tokenizer, keras_hub.tokenizers.WordPieceTokenizer):
+    if tokenizer is None:
         return None
-    if not tokenizer.split or tokenizer.special_tokens_in_strings:
-        return None
-    if None in (tokenizer.start_token_id, tokenizer.end_token_id):
-        return None
-    try:
-        from keras_hub.src.tokenizers.word_piece_tokenizer import pretokenize_python  # noqa: F401
-        from tokenizers import Tokenizer, models
-    except ImportError:
-        return None
-    vocabulary = {word: i for i, word in enumerate(tokenizer.get_vocabulary())}
-    return Tokenizer(
-        models.WordPiece(
-            vocabulary,
-            unk_token=tokenizer.oov_token,
-            continuing_subword_prefix=tokenizer.suffix_indicator,
-            max_input_chars_per_word=10**9,  # the byte limit is applied in `_words`
-        )
-    )
-
-
-def _ascii_words():
-    import regex
-
-    if not hasattr(_ascii_words, "pattern"):
-        # keras-hub's split for ASCII text: control characters and spaces
-        # separate words; each punctuation mark is a word.
-        _ascii_words.pattern = regex.compile(
-            rf"[{_ASCII_PUNCTUATION}]|[^\x00-\x20\x7f{_ASCII_PUNCTUATION}]+"
-        )
-    return _ascii_words.pattern
-
-
-def _words(tokenizer, text):
-    """keras-hub's pre-tokenization of one text: its list of words."""
-    if text.isascii():
-        # No accents, no CJK; case folding of ASCII is lowercasing.
-        words = _ascii_words().findall(text.lower() if tokenizer.lowercase else text)
-    else:
-        from keras_hub.src.tokenizers.word_piece_tokenizer import pretokenize_python
-
-        words = pretokenize_python(
-            text, tokenizer.lowercase, tokenizer.strip_accents, True, tokenizer.split_on_cjk
-        )
-    return [
-        w if len(w.encode("utf-8")) <= MAX_BYTES_PER_WORD else tokenizer.oov_token
-        for w in words
-        if w
-    ]
+    return reference_tokenizer(tokenizer)
 
 
 def _same(a, b):

@@ -3,6 +3,7 @@
 import keras
 
 from keras_transfer.checks import check_int
+from keras_transfer.families.tokenization import transformer_blocks
 from keras_transfer.schedules import WarmupLinearDecay
 
 
@@ -58,7 +59,7 @@ def layerwise_multipliers(model, decay=0.95):
             "`model` must have a keras-hub `backbone` with `transformer_layers`. "
             f"Received: model={type(model).__name__}"
         )
-    blocks = backbone.transformer_layers
+    blocks = transformer_blocks(backbone)
     n = len(blocks)
     factors = {layer.name: decay ** (n + 1) for layer in backbone.layers}
     for index, block in enumerate(blocks):

@@ -76,19 +76,49 @@ def _check_folder(folder):
 
 
 def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
-    """Load a keras-hub backbone and its text-classifier preprocessor."""
+    """Load a keras-hub backbone and its text-classifier preprocessor.
+
+    A local Hugging Face folder is read as `transformers` writes it (see
+    `keras_transfer.families`), and its `tokenizer.json` goes with the
+    tokenizer, so that texts are tokenized as Hugging Face tokenizes them.
+    """
+    from keras_transfer._keras_compat import allow_unprefixed_safetensors
+    from keras_transfer.families import attach_hf_tokenizer, keras_hub_folder
+    from keras_transfer.families.hf_folder import read_tokenizer_json
+
     preset = resolve_preset(preset)
+    local = os.path.isdir(preset)
+    source = keras_hub_folder(preset) if local else preset
+    allow_unprefixed_safetensors()
     try:
-        backbone = keras_hub.models.Backbone.from_preset(preset, load_weights=load_weights)
+        backbone = keras_hub.models.Backbone.from_preset(source, load_weights=load_weights)
         preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
-            preset, sequence_length=sequence_length
+            source, sequence_length=sequence_length
         )
     except (OSError, ConnectionError) as e:
+        if local:
+            raise _folder_error(preset, e) from None
         raise ValueError(
             f"Could not load preset {preset!r}: {e}. Without internet, pass a local folder "
             "(see `keras_transfer.presets.resolve_preset`)."
         ) from None
+    except Exception as e:  # a local folder keras-hub cannot read: one clear message
+        if not local:
+            raise
+        raise _folder_error(preset, e) from None
+    attach_hf_tokenizer(getattr(preprocessor, "tokenizer", None), read_tokenizer_json(preset))
     return backbone, preprocessor
+
+
+def _folder_error(folder, error):
+    from keras_transfer.families.hf_folder import is_hf_folder, model_type
+
+    kind = model_type(folder) if is_hf_folder(folder) else "keras-hub preset"
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return ValueError(
+        f"Could not load the local folder as a {kind or 'unknown'} model: {first_line} "
+        f"Found: {sorted(os.listdir(folder))[:12]}. Received: preset={folder!r}"
+    )
 
 
 def preset_pooling(preset):

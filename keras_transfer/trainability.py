@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_transfer.checks import check_int
+from keras_transfer.families.tokenization import transformer_blocks
 from keras_transfer.schedules import attach_plateau_schedule
 
 
@@ -37,7 +38,7 @@ def _pooler_layers(backbone):
 def set_trainable_blocks(backbone, n):
     """Freeze the backbone except its top `n` transformer blocks (all when n is None)."""
     backbone.trainable = True
-    blocks = list(backbone.transformer_layers)
+    blocks = transformer_blocks(backbone)
     trainable_blocks = blocks if n is None else blocks[len(blocks) - n :] if n else []
     for layer in backbone.layers:
         layer.trainable = n is None
@@ -83,7 +84,7 @@ def setup_strategy(backbone, strategy, unfreeze_last, lora_rank):
     `(unfreeze_last, lora_rank)`."""
     from keras_transfer.strategies import STRATEGIES
 
-    num_blocks = len(backbone.transformer_layers)
+    num_blocks = len(transformer_blocks(backbone))
     check_strategy(strategy, unfreeze_last, lora_rank, num_blocks)
     if strategy == "last_n" and unfreeze_last is None:
         unfreeze_last = min(STRATEGIES["last_n"].options["unfreeze_last"], num_blocks)
@@ -97,7 +98,7 @@ def _block_of(path, backbone):
     first = path.split("/")[0]
     if backbone is None:
         return first
-    if first in {block.name for block in backbone.transformer_layers}:
+    if first in {block.name for block in transformer_blocks(backbone)}:
         return first
     if first == "pooled_dense":
         return "pooler"

@@ -45,3 +45,33 @@ def test_private_instance_state_exists(tmp_path, tiny_preset):
     from keras_transfer._keras_compat import keras_model_summary
 
     assert callable(keras_model_summary)
+
+
+def test_private_keras_hub_hooks_exist():
+    import importlib
+
+    import keras_hub
+
+    for module, attribute, purpose in compat.KERAS_HUB_HOOKS:
+        owner = importlib.import_module(module)
+        for part in attribute.split("."):
+            assert hasattr(owner, part), (
+                f"keras-hub {keras_hub.__version__}: {module} has no {attribute}, which "
+                f"keras_transfer uses for {purpose}: update keras_transfer/_keras_compat.py"
+            )
+            owner = getattr(owner, part)
+
+
+def test_unprefixed_tensors_are_found():
+    from keras_hub.src.utils.transformers.safetensor_utils import SafetensorLoader
+
+    compat.allow_unprefixed_safetensors()
+    compat.allow_unprefixed_safetensors()  # idempotent
+    loader = SafetensorLoader.__new__(SafetensorLoader)
+    loader.prefix = None
+    names = {"embeddings.word_embeddings.weight": 0}
+    found = loader.get_prefixed_key("distilbert.embeddings.word_embeddings.weight", names)
+    assert found == "embeddings.word_embeddings.weight"
+    hub = {"distilbert.embeddings.word_embeddings.weight": 0}
+    loader.prefix = None
+    assert loader.get_prefixed_key("distilbert.embeddings.word_embeddings.weight", hub) in hub

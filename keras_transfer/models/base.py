@@ -9,6 +9,7 @@ from keras_transfer import data
 from keras_transfer.callbacks import with_mandatory_callbacks
 from keras_transfer.checks import check_int
 from keras_transfer.distribution import replicas
+from keras_transfer.families.tokenization import HF_TOKENIZER_ATTRIBUTE, attach_hf_tokenizer
 from keras_transfer.feature_cache import check_cache_mode
 from keras_transfer.schedules import attach_plateau_schedule
 
@@ -37,6 +38,8 @@ class TransferModel(keras_hub.models.Task):
       mismatch with the labels) with a `ValueError` that says what was received.
     """
 
+    # Where `save` keeps the Hugging Face tokenizer the model tokenizes with.
+    HF_TOKENIZER_FILE = "hf_tokenizer.json"
     # Constructor arguments that are layers, beyond the `backbone` and
     # `preprocessor` that keras-hub's `Task.from_config` deserializes.
     layer_arguments = ()
@@ -220,12 +223,32 @@ class TransferModel(keras_hub.models.Task):
             self.preprocessor.sequence_length,
             getattr(tokenizer, "lowercase", None),
             getattr(tokenizer, "strip_accents", None),
+            id(getattr(tokenizer, HF_TOKENIZER_ATTRIBUTE, None)),
         )
         cached = self.__dict__.get("_fast_tokenizer")
         if cached is None or cached[0] != key:
             cached = (key, FastTokenizer(self.preprocessor))
             self.__dict__["_fast_tokenizer"] = cached  # a helper, not a tracked attribute
         return cached[1](texts)
+
+    def save_assets(self, dir_path):
+        """Save the Hugging Face `tokenizer.json` the model tokenizes with, if any."""
+        import os
+
+        tokenizer = getattr(getattr(self, "preprocessor", None), "tokenizer", None)
+        text = getattr(tokenizer, HF_TOKENIZER_ATTRIBUTE, None)
+        if text:
+            with open(os.path.join(dir_path, self.HF_TOKENIZER_FILE), "w", encoding="utf-8") as f:
+                f.write(text)
+
+    def load_assets(self, dir_path):
+        import os
+
+        path = os.path.join(dir_path, self.HF_TOKENIZER_FILE)
+        tokenizer = getattr(getattr(self, "preprocessor", None), "tokenizer", None)
+        if tokenizer is not None and os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                attach_hf_tokenizer(tokenizer, f.read())
 
     def _texts_dataset(self, x, y, sample_weight=None, batch_size=32, seed=None, epoch=None):
         """The `fit` pipeline of raw texts: tokenized and length-bucketed

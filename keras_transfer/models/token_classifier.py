@@ -121,7 +121,7 @@ class TokenClassifier(TransferModel):
             preset: None for the bundled all-MiniLM-L6-v2; a local keras-hub
                 preset folder; a local Hugging Face folder; or a keras-hub
                 preset name / `hf://` handle (downloads; needs internet). Its
-                tokenizer must be BERT-style word pieces.
+                tokenizer may be WordPiece, byte-level BPE or SentencePiece.
             tag_names: the tags (required), e.g. from the training data.
             strategy: `"full"`, `"frozen"`, `"last_n"`, `"lora"` or `"scratch"`.
             max_length: sub-word tokens per sentence, `[CLS]` and `[SEP]`

@@ -13,8 +13,11 @@ IGNORE = -1  # the label of positions that carry no word's tag
 class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
     """Tokenize pre-split words for token classification and align their labels.
 
-    Each word is tokenized on its own. A sentence becomes
-    `[CLS] sub-tokens of word 1 ... [SEP]`, padded to `sequence_length`. The
+    The words are tokenized as Hugging Face tokenizes pre-split words for the
+    model (its `word_ids`), for every family: WordPiece, byte-level BPE (a
+    space before each word) and SentencePiece. A sentence becomes
+    `[CLS] sub-tokens of word 1 ... [SEP]` (`<s> ... </s>` for RoBERTa-style
+    models), padded to `sequence_length`. The
     first sub-token of each word carries the word's label; every other
     position (later sub-tokens, `[CLS]`, `[SEP]`, padding) gets label -1,
     which the loss and the metrics ignore. A word the tokenizer turns into
@@ -25,8 +28,8 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
     the distinct words), before the `tf.data` pipeline.
 
     Args:
-        tokenizer: a keras-hub word-piece tokenizer with `cls_token_id`,
-            `sep_token_id` and `pad_token_id` (BERT-style).
+        tokenizer: a keras-hub tokenizer with start, end and padding tokens
+            (`[CLS]`/`[SEP]`/`[PAD]` or `<s>`/`</s>`/`<pad>`).
         sequence_length: tokens per sentence, `[CLS]` and `[SEP]` included.
 
     Example:
@@ -60,36 +63,24 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
             word's first sub-token, -1 for a word cut off) and `cut` (how many
             words did not fit).
         """
-        tokenizer = self.tokenizer
-        for attribute in ("cls_token_id", "sep_token_id", "pad_token_id"):
-            # Checked here, not at construction: a reloaded tokenizer gets its
-            # vocabulary (and its special ids) after the layer is built.
-            if getattr(tokenizer, attribute, None) is None:
-                raise ValueError(
-                    "The tokenizer must be a BERT-style word-piece tokenizer with "
-                    f"`{attribute}`. Received: tokenizer={type(tokenizer).__name__}"
-                )
-        distinct = sorted({word for sentence in words for word in sentence})
-        pieces = dict(
-            zip(distinct, _as_lists(tokenizer(distinct)) if distinct else [], strict=True)
-        )
-        unknown = [_unknown_id(tokenizer)]
+        start, end, pad, unknown = self.special_ids()
+        word_pieces = self.word_pieces(words)
         n, length = len(words), self.sequence_length
-        token_ids = np.full((n, length), tokenizer.pad_token_id, dtype="int32")
+        token_ids = np.full((n, length), pad, dtype="int32")
         padding_mask = np.zeros((n, length), dtype=bool)
         labels = None if tags is None else np.full((n, length), IGNORE, dtype="int32")
         starts, cut = [], 0
-        for i, sentence in enumerate(words):
-            row, positions, full = [tokenizer.cls_token_id], [], False
-            for word in sentence:
-                word_pieces = pieces[word] or unknown
-                full = full or len(row) + len(word_pieces) > length - 1
+        for i, sentence in enumerate(word_pieces):
+            row, positions, full = [start], [], False
+            for pieces in sentence:
+                pieces = pieces or [unknown]
+                full = full or len(row) + len(pieces) > length - 1
                 if full:  # no room for this word, nor for any later one
                     positions.append(-1)
                     continue
                 positions.append(len(row))
-                row.extend(word_pieces)
-            row.append(tokenizer.sep_token_id)
+                row.extend(pieces)
+            row.append(end)
             token_ids[i, : len(row)] = row
             padding_mask[i, : len(row)] = True
             positions = np.asarray(positions, dtype="int64")
@@ -107,6 +98,68 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
             "cut": cut,
         }
 
+    def special_ids(self):
+        """`(start, end, pad, unknown)` token ids: [CLS]/[SEP] or <s>/</s>, by family."""
+        tokenizer = self.tokenizer
+        ids = []
+        for names in (
+            ("cls_token_id", "start_token_id"),
+            ("sep_token_id", "end_token_id"),
+            ("pad_token_id",),
+            ("unk_token_id",),
+        ):
+            value = next((getattr(tokenizer, n) for n in names if _has_id(tokenizer, n)), None)
+            ids.append(value)
+        if ids[3] is None:
+            ids[3] = _unknown_id(tokenizer)
+        if None in ids[:3]:
+            # Checked here, not at construction: a reloaded tokenizer gets its
+            # vocabulary (and its special ids) after the layer is built.
+            raise ValueError(
+                "The tokenizer must have start, end and padding tokens ([CLS]/[SEP]/[PAD] "
+                f"or <s>/</s>/<pad>). Received: tokenizer={type(tokenizer).__name__}"
+            )
+        return tuple(int(i) for i in ids)
+
+    def word_pieces(self, words):
+        """Per sentence, the token ids of each word, from the model's Hugging
+        Face tokenizer reading the words as pre-split (its own word ids), or
+        from keras-hub's tokenizer word by word where there is none."""
+        reference = self._reference_tokenizer()
+        if reference is None:
+            distinct = sorted({word for sentence in words for word in sentence})
+            pieces = dict(
+                zip(distinct, _as_lists(self.tokenizer(distinct)) if distinct else [], strict=True)
+            )
+            return [[list(pieces[word]) for word in sentence] for sentence in words]
+        encodings = reference.encode_batch(
+            [list(sentence) for sentence in words], is_pretokenized=True, add_special_tokens=False
+        )
+        out = []
+        for sentence, encoding in zip(words, encodings, strict=True):
+            per_word = [[] for _ in sentence]
+            for token_id, word in zip(encoding.ids, encoding.word_ids, strict=True):
+                if word is not None:
+                    per_word[word].append(token_id)
+            out.append(per_word)
+        return out
+
+    def _reference_tokenizer(self):
+        from keras_transfer.families.tokenization import (
+            HF_TOKENIZER_ATTRIBUTE,
+            reference_tokenizer,
+        )
+
+        key = id(getattr(self.tokenizer, HF_TOKENIZER_ATTRIBUTE, None))
+        cached = self.__dict__.get("_kt_reference")
+        if cached is None or cached[0] != key:
+            reference = reference_tokenizer(self.tokenizer)
+            if reference is not None:
+                _prefix_space_for_words(reference)
+            cached = (key, reference)
+            self.__dict__["_kt_reference"] = cached  # a helper, not a tracked attribute
+        return cached[1]
+
     def call(self, x, y=None, sample_weight=None):
         aligned = self.align(x, y)
         inputs = {key: aligned[key] for key in ("token_ids", "padding_mask", "segment_ids")}
@@ -118,6 +171,22 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
 
 def _as_lists(outputs):
     return outputs if isinstance(outputs, list) else outputs.to_list()
+
+
+def _has_id(tokenizer, name):
+    try:
+        return getattr(tokenizer, name, None) is not None
+    except Exception:  # keras-hub raises before its vocabulary is loaded
+        return False
+
+
+def _prefix_space_for_words(reference):
+    """Byte-level BPE reads each pre-split word as if a space preceded it, as
+    Hugging Face asks for token classification (`add_prefix_space=True`)."""
+    from tokenizers import pre_tokenizers
+
+    if isinstance(reference.pre_tokenizer, pre_tokenizers.ByteLevel):
+        reference.pre_tokenizer.add_prefix_space = True
 
 
 def _unknown_id(tokenizer):
