@@ -34,6 +34,16 @@ KERAS_HUB_HOOKS = (
         "SafetensorLoader.get_prefixed_key",
         "Hugging Face tensors saved without the model prefix",
     ),
+    (
+        "keras_hub.src.utils.transformers.safetensor_utils",
+        "SafetensorLoader",
+        "reading Hugging Face tensors in the converters keras-hub lacks",
+    ),
+    (
+        "keras_hub.src.utils.transformers.convert_bert",
+        "convert_weights",
+        "ELECTRA's blocks, which are BERT's",
+    ),
 )
 
 
@@ -155,3 +165,18 @@ def allow_unprefixed_safetensors():
 
     get_prefixed_key._kt_unprefixed = True
     SafetensorLoader.get_prefixed_key = get_prefixed_key
+
+
+def safetensor_loader(folder):
+    """keras-hub's reader of a Hugging Face folder's tensors (a context manager)."""
+    from keras_hub.src.utils.transformers.safetensor_utils import SafetensorLoader
+
+    allow_unprefixed_safetensors()
+    return SafetensorLoader(folder)
+
+
+def keras_hub_bert_weights(backbone, loader, transformers_config):
+    """keras-hub's BERT weight map, for backbones with BERT's layer names."""
+    from keras_hub.src.utils.transformers.convert_bert import convert_weights
+
+    convert_weights(backbone, loader, transformers_config)

@@ -85,16 +85,26 @@ def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
     from keras_transfer._keras_compat import allow_unprefixed_safetensors
     from keras_transfer.families import attach_hf_tokenizer, keras_hub_folder
     from keras_transfer.families.hf_folder import read_tokenizer_json
+    from keras_transfer.families.loader import (
+        fold_token_type_embedding,
+        has_converter,
+        load_converted,
+    )
 
     preset = resolve_preset(preset)
     local = os.path.isdir(preset)
     source = keras_hub_folder(preset) if local else preset
     allow_unprefixed_safetensors()
     try:
-        backbone = keras_hub.models.Backbone.from_preset(source, load_weights=load_weights)
-        preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
-            source, sequence_length=sequence_length
-        )
+        if local and has_converter(preset):
+            backbone, preprocessor = load_converted(source, sequence_length, load_weights)
+        else:
+            backbone = keras_hub.models.Backbone.from_preset(source, load_weights=load_weights)
+            preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
+                source, sequence_length=sequence_length
+            )
+            if local and load_weights:
+                fold_token_type_embedding(backbone, source)
     except (OSError, ConnectionError) as e:
         if local:
             raise _folder_error(preset, e) from None

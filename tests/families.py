@@ -217,6 +217,9 @@ def build_hf_folder(family, root):
             "deberta_v3": ("spm.model", tr.DebertaV2Tokenizer),
         }[family]
         os.replace(spm_path, os.path.join(work, name))
+        import shutil
+
+        shutil.copy(os.path.join(work, name), os.path.join(root, f"{family}.spm.model"))
         tokenizer = tokenizer_class.from_pretrained(work)
         size = len(tokenizer)
         if family == "xlm_roberta":
@@ -244,9 +247,39 @@ def build_hf_folder(family, root):
     return folder
 
 
+# Pre-split sentences for token classification: Hugging Face's word ids are the reference.
+WORDS = [
+    ["Ada", "Lovelace", "wrote", "in", "London", "."],
+    ["Nguyễn", "Văn", "A", "sống", "ở", "Hà", "Nội"],
+    ["Straße", "😀", "東京", "Don't", "x" * 120],
+]
+
+
+def reference(folder, family, max_length=64):
+    """Hugging Face's ids for AWKWARD and word ids for WORDS, from `folder`."""
+    import transformers as tr
+
+    tokenizer = tr.AutoTokenizer.from_pretrained(folder)
+    ids = [tokenizer(t, truncation=True, max_length=max_length)["input_ids"] for t in AWKWARD]
+    words = tr.AutoTokenizer.from_pretrained(folder, add_prefix_space=True)
+    encoded = [words(w, is_split_into_words=True, truncation=False) for w in WORDS]
+    return {
+        "ids": ids,
+        "word_ids": [e.word_ids() for e in encoded],
+        "word_input_ids": [e["input_ids"] for e in encoded],
+    }
+
+
+def build_all(root, families=FAMILIES):
+    """Every family's Hugging Face folder under `root`, and `root/reference.json`."""
+    out = {}
+    for family in families:
+        folder = build_hf_folder(family, root)
+        out[family] = reference(folder, family)
+    with open(os.path.join(root, "reference.json"), "w", encoding="utf-8") as f:
+        json.dump(out, f)
+    return out
+
+
 if __name__ == "__main__":
-    root = sys.argv[1]
-    for name in sys.argv[2:] or FAMILIES:
-        print(
-            name, build_hf_folder(name, root), sorted(os.listdir(os.path.join(root, "hf_" + name)))
-        )
+    build_all(sys.argv[1], sys.argv[2:] or FAMILIES)

@@ -20,6 +20,8 @@ _NEEDS = {
     "roberta": (("vocab.json", "merges.txt"), ()),
     "xlm-roberta": (("sentencepiece.bpe.model",), ()),
     "albert": (("spiece.model",), ()),
+    "deberta-v2": (("spm.model",), ()),
+    "electra": (("vocab.txt",), ("do_lower_case",)),
 }
 # keras-hub's XLM-R tokenizer adds the fairseq offset itself: its
 # SentencePiece model starts <unk>, <s>, </s>, where Hugging Face's
