@@ -27,6 +27,7 @@ _SERIALIZABLE = (
     "keras_transfer.models.multi_task_classifier",
     "keras_transfer.models.token_classifier_preprocessor",
     "keras_transfer.models.token_classifier",
+    "keras_transfer.families.convert_electra",
 )
 
 

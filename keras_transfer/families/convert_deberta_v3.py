@@ -1,4 +1,4 @@
-"""DeBERTa-v3 from a Hugging Face folder (`model_type: deberta-v2`), in the shape of keras-hub's converters.
+"""DeBERTa-v3 from a Hugging Face folder (`model_type: deberta-v2`), as keras-hub converts.
 
 keras-hub 0.32 has the DeBERTa-v3 model but no converter for its Hugging
 Face checkpoints; this is that converter (the weight map of keras-hub's own

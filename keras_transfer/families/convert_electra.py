@@ -5,18 +5,40 @@ converter for Hugging Face checkpoints nor a classifier preprocessor. The
 blocks are BERT's, so keras-hub's BERT weight map ports them (ELECTRA has no
 pooler: keras-hub's pooled dense, which the toolkit's heads do not read,
 keeps its initial values); the embedding projection is ported here. The
-preprocessor is keras-hub's BERT one ([CLS] text [SEP]) over the ELECTRA
+preprocessor is keras-hub's BERT one ([CLS] text [SEP]) for the ELECTRA
 tokenizer.
 """
 
+import keras
 import keras_hub
 import numpy as np
 
 from keras_transfer import _keras_compat as compat
 
 backbone_cls = keras_hub.models.ElectraBackbone
-preprocessor_cls = keras_hub.models.BertTextClassifierPreprocessor
 TOKENIZER_FILE = "vocab.txt"
+
+
+@keras.saving.register_keras_serializable(package="keras_transfer")
+class ElectraTextClassifierPreprocessor(keras_hub.models.BertTextClassifierPreprocessor):
+    """keras-hub's BERT classifier preprocessing ([CLS] text [SEP]) for ELECTRA,
+    which keras-hub lacks; found by `TextClassifierPreprocessor.from_preset`
+    for ELECTRA presets.
+
+    Example:
+    >>> import keras_hub
+    >>> tokenizer = keras_hub.models.ElectraTokenizer(
+    ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good"])
+    >>> ElectraTextClassifierPreprocessor(tokenizer, sequence_length=4)(["good"])[
+    ...     "token_ids"].tolist()
+    [[2, 5, 3, 0]]
+    """
+
+    backbone_cls = keras_hub.models.ElectraBackbone
+    tokenizer_cls = keras_hub.models.ElectraTokenizer
+
+
+preprocessor_cls = ElectraTextClassifierPreprocessor
 
 
 def convert_backbone_config(transformers_config):

@@ -190,7 +190,11 @@ def _prefix_space_for_words(reference):
 
 
 def _unknown_id(tokenizer):
-    unknown = getattr(tokenizer, "unk_token_id", None)
-    if unknown is None:
-        unknown = tokenizer.token_to_id("[UNK]")
-    return unknown
+    """The unknown token's id ([UNK] or <unk>); for a byte-level BPE without
+    one (every word has pieces there), the end token's."""
+    for name in ("[UNK]", "<unk>"):
+        try:
+            return int(tokenizer.token_to_id(name))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return tokenizer.end_token_id
