@@ -77,6 +77,10 @@ _CORPUS = [
     "great film 😀 👍 🤖 ₫ 50.000 đồng",
     "HELLO WORLD Don't STOP believing",
     "E=mc^2 & 100% <tags> quoted text",
+    # examples/vietnamese.py's sentences: a multilingual vocabulary knows their letters.
+    "Tên tôi là John và tôi yêu lập trình. Chất lượng này thật tệ",
+    "Cảm ơn bạn vì dịch vụ tuyệt vời. Sản phẩm này thật đáng thất vọng",
+    "Natural language processing rất thú vị. Dịch vụ quá chậm và tệ",
 ]
 
 

@@ -305,5 +305,19 @@ def test_readme_table_is_generated_from_the_matrix():
     assert support_table() in readme, "regenerate with: python -m tests.families_test"
 
 
+def test_vietnamese_example_on_a_multilingual_model(folders, monkeypatch, capsys):
+    """A tiny random XLM-R reads Vietnamese without unknown tokens, and trains."""
+    import runpy
+
+    paths, _ = folders
+    script = os.path.join(ROOT, "examples", "vietnamese.py")
+    argv = ["vietnamese.py", "--preset", paths["xlm_roberta"]["hf"], "--smoke"]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(script, run_name="__main__")
+    out = capsys.readouterr().out
+    assert "Unknown tokens in the Vietnamese sentences: 0 of" in out
+    assert "positive=" in out
+
+
 if __name__ == "__main__":
     print(support_table())
