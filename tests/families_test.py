@@ -40,7 +40,13 @@ MATRIX = {
     family: {
         "sources": ("Hugging Face folder", "keras-hub preset"),
         "strategies": STRATEGIES,
-        "extras": ("layer_decay", "GradualUnfreezing", "save/reload", "TokenClassifier"),
+        "extras": (
+            "layer_decay",
+            "GradualUnfreezing",
+            "save/reload",
+            "TokenClassifier",
+            "ZeroShotClassifier",
+        ),
     }
     for family in FAMILIES
 }
@@ -51,7 +57,7 @@ LABELS = np.array([1, 0, 1] * 3)
 def support_table():
     """The README's table of supported families, from `MATRIX`."""
     columns = ["HF folder", "keras-hub preset", *STRATEGIES, "layer_decay", "gradual"]
-    columns += ["save/reload", "TokenClassifier", "ids equal HF"]
+    columns += ["save/reload", "TokenClassifier", "ZeroShotClassifier", "ids equal HF"]
     lines = [
         "| family | model_type | " + " | ".join(columns) + " |",
         "|---|---|" + "---|" * len(columns),
@@ -66,6 +72,7 @@ def support_table():
             "GradualUnfreezing" in tested["extras"],
             "save/reload" in tested["extras"],
             "TokenClassifier" in tested["extras"],
+            "ZeroShotClassifier" in tested["extras"],
             True,
         ]
         cells = " | ".join("✓" if m else "–" for m in marks)
@@ -297,6 +304,17 @@ def test_token_classifier_trains_on_every_family(folders, family):
     assert not (_backbone_paths(model) - _backbone_paths(model, blocks[-1:])) & changed
     predicted = model.predict(WORDS, verbose=0)
     assert [len(p) for p in predicted] == [len(w) for w in WORDS]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_zero_shot_on_every_family(folders, family):
+    paths, _ = folders
+    model = kt.ZeroShotClassifier.from_preset(
+        paths[family]["hf"], label_names=["negative", "positive"], max_length=16
+    )
+    probabilities = model.predict(TEXTS, verbose=0)
+    assert probabilities.shape == (len(TEXTS), 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_readme_table_is_generated_from_the_matrix():

@@ -32,10 +32,15 @@ def sentence_embedding(backbone, inputs, pooler, normalize):
 
 
 def encode_texts(encoder, preprocessor, texts, batch_size=64):
-    """`encoder` (token inputs -> embeddings) over `texts`, in inference mode, as numpy."""
+    """`encoder` (token inputs -> embeddings) over `texts`, in inference mode, as
+    numpy; texts tokenized as Hugging Face tokenizes them (`FastTokenizer`)."""
+    from keras_transfer.fast_tokenizer import FastTokenizer
+
+    tokens = FastTokenizer(preprocessor)(list(texts))
+    keys = list(encoder.input) if isinstance(encoder.input, dict) else list(tokens)
     rows = []
     for start in range(0, len(texts), batch_size):
-        batch = preprocessor(list(texts[start : start + batch_size]))
+        batch = {k: tokens[k][start : start + batch_size].astype("int32") for k in keys}
         batch = keras.tree.map_structure(keras.ops.convert_to_tensor, batch)
         rows.append(keras.ops.convert_to_numpy(encoder(batch, training=False)))
     return np.concatenate(rows)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from keras_transfer import data
-from keras_transfer._keras_compat import clip_after_all_reduce, integer_padding_mask
+from keras_transfer._keras_compat import clip_after_all_reduce
 from keras_transfer.callbacks import with_mandatory_callbacks
 from keras_transfer.checks import check_int
 from keras_transfer.distribution import replicas
@@ -84,6 +84,7 @@ class SetFitClassifier(TransferModel):
     """
 
     fit_uses_optimizer = False  # see TransferModel
+    tokenizes_texts = True  # as Hugging Face tokenizes, in length buckets (see TransferModel)
 
     def __init__(self, backbone, preprocessor, num_classes=2, label_names=None, **kwargs):
         check_encoder_inputs(backbone)
@@ -218,18 +219,20 @@ class SetFitClassifier(TransferModel):
         data.check_even_batches(batch_size, replicas())
         rows = data.even_indices(len(first), replicas())
         first, second, target = first[rows], second[rows], target[rows]
-        texts = np.asarray(texts, dtype=object).astype(str)
-        preprocess = self.preprocessor
-
-        def tokens(a, b, t):
-            return (
-                integer_padding_mask(preprocess(a)),
-                integer_padding_mask(preprocess(b)),
-            ), t
-
-        ds = tf.data.Dataset.from_tensor_slices((texts[first], texts[second], target))
+        # Tokenized once, as Hugging Face tokenizes for this model (`FastTokenizer`).
+        tokens = self.tokenize(texts)
+        arrays = {key: np.asarray(tokens[key]).astype("int32") for key in self.input}
+        ds = tf.data.Dataset.from_tensor_slices(
+            (
+                (
+                    {k: v[first] for k, v in arrays.items()},
+                    {k: v[second] for k, v in arrays.items()},
+                ),
+                target,
+            )
+        )
         ds = ds.shuffle(len(first), seed=seed).batch(batch_size)
-        return ds.map(tokens, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
 
     def _pair_model(self):
         """Two texts -> the cosine similarity of their embeddings (the encoder is shared)."""

@@ -43,6 +43,7 @@ class ZeroShotClassifier(TransferModel):
     """
 
     fit_uses_optimizer = False  # see TransferModel
+    tokenizes_texts = True  # as Hugging Face tokenizes, in length buckets (see TransferModel)
 
     def __init__(
         self,
