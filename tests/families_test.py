@@ -4,7 +4,10 @@
 Tiny random models of each family are written by `transformers` in a subprocess
 (`tests/families.py`), with Hugging Face's own token ids as the reference. The
 README's table of supported families is generated from `MATRIX` (see
-`support_table`), and a test keeps the two in sync.
+`support_table`), and a test keeps the two in sync. Loading, token ids, word
+alignment and save/reload run for every family in the default suite; the
+training cells run in a rotation (`ROTATION`, `DEFAULT_EXTRAS`) and all of them
+with `-m large`.
 """
 
 import json
@@ -50,6 +53,44 @@ MATRIX = {
     }
     for family in FAMILIES
 }
+# The default suite runs every family and every strategy, in a rotation: each family
+# fine-tunes in full (and reloads) plus one other strategy, so that each strategy runs on
+# two families of different tokenizers; `-m large` runs the whole matrix.
+ROTATION = {
+    "bert_uncased": "last_n",
+    "bert_cased": "scratch",
+    "distil_bert": "lora",
+    "roberta": "frozen",
+    "xlm_roberta": "lora",
+    "albert": "last_n",
+    "deberta_v3": "scratch",
+    "electra": "frozen",
+}
+DEFAULT_EXTRAS = {
+    "GradualUnfreezing": ("albert", "roberta"),
+    "TokenClassifier": ("bert_cased", "roberta", "xlm_roberta"),
+    "ZeroShotClassifier": ("distil_bert", "deberta_v3"),
+}
+
+
+def _cases(kind, families=FAMILIES):
+    """`families` as parameters, those outside the default rotation marked `large`."""
+    default = DEFAULT_EXTRAS[kind]
+    return [pytest.param(f, marks=() if f in default else pytest.mark.large) for f in families]
+
+
+def _strategy_cases():
+    return [
+        pytest.param(
+            family,
+            strategy,
+            marks=() if strategy in ("full", ROTATION[family]) else pytest.mark.large,
+        )
+        for family in FAMILIES
+        for strategy in STRATEGIES
+    ]
+
+
 TEXTS = ["a wonderful moving film", "dull and far too long", "Tôi rất thích bộ phim này"] * 3
 LABELS = np.array([1, 0, 1] * 3)
 
@@ -209,8 +250,7 @@ def trained(folders, tmp_path_factory):
     return models
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family,strategy", _strategy_cases())
 def test_each_strategy_trains_what_it_says(folders, trained, family, strategy):
     if strategy == "full":
         model, changed, _, _ = trained[family]
@@ -226,7 +266,7 @@ def test_each_strategy_trains_what_it_says(folders, trained, family, strategy):
     _check_what_trained(model, strategy, changed)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", _cases("GradualUnfreezing"))
 def test_layer_decay_gradual_unfreezing_and_summary(folders, family):
     paths, _ = folders
     model = kt.TransformerClassifier.from_preset(
@@ -285,7 +325,7 @@ def test_saved_models_reload_in_a_fresh_process(trained, tmp_path):
         np.testing.assert_allclose(reloaded[family], trained[family][3], atol=1e-5, err_msg=family)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", _cases("TokenClassifier"))
 def test_token_classifier_trains_on_every_family(folders, family):
     paths, _ = folders
     model = kt.TokenClassifier.from_preset(
@@ -306,7 +346,7 @@ def test_token_classifier_trains_on_every_family(folders, family):
     assert [len(p) for p in predicted] == [len(w) for w in WORDS]
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", _cases("ZeroShotClassifier"))
 def test_zero_shot_on_every_family(folders, family):
     paths, _ = folders
     model = kt.ZeroShotClassifier.from_preset(
@@ -315,6 +355,27 @@ def test_zero_shot_on_every_family(folders, family):
     probabilities = model.predict(TEXTS, verbose=0)
     assert probabilities.shape == (len(TEXTS), 2)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_folder_that_cannot_load_says_what_is_missing_and_what_was_found(folders, tmp_path):
+    import shutil
+
+    paths, _ = folders
+    broken = tmp_path / "no_tokenizer"
+    broken.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(os.path.join(paths["bert_uncased"]["hf"], name), broken / name)
+    with pytest.raises(ValueError, match="tokenizer") as error:
+        kt.TransformerClassifier.from_preset(str(broken), max_length=16)
+    assert "config.json" in str(error.value) and "model.safetensors" in str(error.value)
+    unknown = tmp_path / "unknown_family"
+    shutil.copytree(paths["bert_uncased"]["hf"], unknown)
+    with open(unknown / "config.json", encoding="utf-8") as f:
+        config = json.load(f)
+    with open(unknown / "config.json", "w", encoding="utf-8") as f:
+        json.dump({**config, "model_type": "funnel"}, f)
+    with pytest.raises(ValueError, match="funnel.*Found: .*tokenizer.json"):
+        kt.TransformerClassifier.from_preset(str(unknown), max_length=16)
 
 
 def test_readme_table_is_generated_from_the_matrix():
