@@ -1,0 +1,180 @@
+"""Data loss and silent failures: atomic writes, damaged backups and cache entries, bad values."""
+
+import errno
+import os
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+import keras_transfer as kt
+from keras_transfer import atomic
+from tests.helpers import sentiment_texts, tiny_vectors
+
+TEXTS, LABELS = sentiment_texts(32)
+
+
+def embedding_model(seed=0, **kwargs):
+    keras.utils.set_random_seed(seed)
+    return kt.EmbeddingClassifier.from_word_vectors(
+        tiny_vectors(), max_length=8, hidden_units=(16,), dropout=(0.0,), **kwargs
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small embedding classifier with label names, trained once and saved."""
+    model = embedding_model(label_names=["negative", "positive"])
+    root = tmp_path_factory.mktemp("trained")
+    model.fit(TEXTS, LABELS, epochs=1, batch_size=8, verbose=0, log_root=str(root / "logs"))
+    path = str(root / "model.keras")
+    model.save(path)
+    return model, path
+
+
+def full_disk(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+# === Atomic writes ===
+
+
+def test_write_file_keeps_the_previous_file_on_a_full_disk(tmp_path):
+    path = tmp_path / "result.txt"
+    path.write_text("good")
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write("half")
+        full_disk()
+
+    with pytest.raises(OSError, match="result.txt.*No space left.*unchanged") as info:
+        atomic.write_file(str(path), write)
+    assert info.value.errno == errno.ENOSPC
+    assert path.read_text() == "good" and os.listdir(tmp_path) == ["result.txt"]
+
+
+@pytest.mark.parametrize(
+    "out, kind, match",
+    [
+        (".", "folder", "working directory"),
+        ("..", "folder", "working directory"),
+        ("a_file", "folder", "must be a folder, not a file"),
+        ("a_folder", "file", "must be a file, not a folder"),
+        ("users_folder", "folder", "did not write"),
+        ("", "folder", "must be a folder path"),
+    ],
+)
+def test_check_out_refuses_dangerous_outputs(tmp_path, out, kind, match):
+    (tmp_path / "a_file").write_text("mine")
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "users_folder").mkdir()
+    (tmp_path / "users_folder" / "thesis.tex").write_text("mine")
+    with pytest.raises(ValueError, match=match):
+        atomic.check_out(out, kind=kind, overwrite=True, marker="adaptation.json")
+
+
+def test_write_folder_replaces_an_earlier_output_only(tmp_path):
+    out = tmp_path / "out"
+
+    def write(text):
+        def into(tmp):
+            (open(os.path.join(tmp, "marker"), "w")).close()
+            with open(os.path.join(tmp, "data.txt"), "w") as f:
+                f.write(text)
+
+        return into
+
+    atomic.write_folder(str(out), write("one"), marker="marker")
+    atomic.write_folder(str(out), write("two"), overwrite=True, marker="marker")
+    assert (out / "data.txt").read_text() == "two"
+
+    def fails(tmp):
+        write("three")(tmp)
+        full_disk()
+
+    with pytest.raises(OSError, match="No space left"):
+        atomic.write_folder(str(out), fails, overwrite=True, marker="marker")
+    assert (out / "data.txt").read_text() == "two"
+    assert sorted(os.listdir(tmp_path)) == ["out"]  # no temporaries left
+
+
+def test_save_model_keeps_the_previous_model_on_a_full_disk(trained, tmp_path, monkeypatch):
+    from keras_transfer.reports import save_model
+
+    model, _ = trained
+    path = str(tmp_path / "model.keras")
+    save_model(model, path)
+    before = open(path, "rb").read()
+    monkeypatch.setattr(type(model), "save", full_disk)
+    with pytest.raises(OSError, match="model.keras.*No space left"):
+        save_model(model, path)
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["model.keras"]
+
+
+def test_save_model_refuses_up_front_without_room(trained, tmp_path, monkeypatch):
+    from keras_transfer.reports import save_model
+
+    class Usage:
+        free = 1000
+
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda path: Usage)
+    with pytest.raises(OSError, match="Not enough disk space") as info:
+        save_model(trained[0], str(tmp_path / "model.keras"))
+    assert info.value.errno == errno.ENOSPC and os.listdir(tmp_path) == []
+
+
+# === 1. continue_pretraining's `out` is checked before training ===
+
+
+@pytest.mark.parametrize("out", [".", "..", "notes.txt", "mine"])
+def test_continue_pretraining_never_touches_the_users_files(tmp_path, monkeypatch, out):
+    import keras_transfer.pretraining as pretraining
+
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("mine")
+    monkeypatch.setattr(pretraining, "masked_lm_preprocessor", full_disk)  # never reached
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(ValueError, match="out="):
+        kt.continue_pretraining(TEXTS, out=out, overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == before
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "mine"
+
+
+# === 5. A damaged feature cache entry is recomputed ===
+
+
+def test_truncated_cache_entry_is_recomputed(tmp_path):
+    from keras_transfer.feature_cache import FeatureCache
+
+    model = embedding_model()
+    cache = FeatureCache(model, cache_dir=str(tmp_path / "features"))
+    expected = cache.features(TEXTS)
+    path = cache.path(cache.key(TEXTS))
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    FeatureCache.clear_memory()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fresh = FeatureCache(model, cache_dir=str(tmp_path / "features"))
+        again = fresh.features(TEXTS)
+    assert fresh.disk and not [w for w in caught if "cache" in str(w.message)]
+    np.testing.assert_allclose(again, expected, atol=1e-6)
+    FeatureCache.clear_memory()
+    with np.load(path) as stored:  # the damaged entry was replaced
+        np.testing.assert_allclose(stored["features"], expected, atol=1e-6)
+    assert sorted(os.listdir(tmp_path / "features")) == [os.path.basename(path)]
+
+
+def test_frozen_fit_survives_a_truncated_cache_entry(tmp_path):
+    embedding_model().fit(TEXTS, LABELS, epochs=1, verbose=0)
+    folder = os.path.join(os.environ["KERAS_TRANSFER_CACHE"], "features")
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), "r+b") as f:
+            f.truncate(100)
+    kt.FeatureCache.clear_memory()
+    history = embedding_model().fit(TEXTS, LABELS, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
