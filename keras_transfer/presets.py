@@ -75,11 +75,27 @@ def _check_folder(folder):
         )
 
 
-def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
-    """Load a keras-hub backbone and its text-classifier preprocessor."""
+DEFAULT_MAX_LENGTH = 128
+
+
+def default_max_length(preset):
+    """The `max_length` a model built from `preset` gets by default: 128, or
+    the preset's position limit when that is lower."""
+    limit, _ = preset_limits(preset)
+    return DEFAULT_MAX_LENGTH if limit is None else min(DEFAULT_MAX_LENGTH, int(limit))
+
+
+def load_backbone_and_preprocessor(preset, sequence_length=None, load_weights=True):
+    """Load a keras-hub backbone and its text-classifier preprocessor.
+
+    `sequence_length` (`max_length`) defaults to `default_max_length(preset)`;
+    one beyond the backbone's position limit is refused with a ValueError."""
+    if sequence_length is None:
+        sequence_length = default_max_length(preset)
     preset = resolve_preset(preset)
     try:
         backbone = keras_hub.models.Backbone.from_preset(preset, load_weights=load_weights)
+        check_max_length(sequence_length, backbone)
         preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
             preset, sequence_length=sequence_length
         )
@@ -89,6 +105,16 @@ def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
             "(see `keras_transfer.presets.resolve_preset`)."
         ) from None
     return backbone, preprocessor
+
+
+def check_max_length(max_length, backbone):
+    """A ValueError unless `max_length` fits `backbone`'s position limit."""
+    limit = getattr(backbone, "max_sequence_length", None)
+    if max_length is not None and limit is not None and max_length > limit:
+        raise ValueError(
+            f"`max_length` must not exceed the model's position limit ({limit}). "
+            f"Received: max_length={max_length}"
+        )
 
 
 def preset_pooling(preset):

@@ -42,6 +42,11 @@ def load_model(path):
         ) from None
 
 
+class PredictionError(ValueError):
+    """The model gave no usable prediction (non-finite probabilities): the
+    model, not the request, is at fault (HTTP 500)."""
+
+
 class Predictor:
     """A saved toolkit model, loaded once, predicting label names.
 
@@ -113,8 +118,16 @@ class Predictor:
                 for i in range(0, len(texts), batch_size)
             ]
         )
+        probabilities = np.asarray(probabilities, dtype="float64")
+        broken = ~np.isfinite(probabilities).all(axis=1)
+        if broken.any():
+            raise PredictionError(
+                f"The model returned probabilities that are not numbers (NaN or infinite) for "
+                f"{int(broken.sum())} of {len(texts)} texts; the model is broken and its "
+                f"predictions cannot be trusted. Received: path={self.path!r}"
+            )
         results = []
-        for row in np.asarray(probabilities, dtype="float64"):
+        for row in probabilities:
             results.append(
                 {
                     "label": self.label_names[int(np.argmax(row))],
@@ -140,7 +153,9 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     `GET /info` (labels, backend, model name). Invalid bodies (missing or empty
     text, wrong types, text that is not valid Unicode) get a 422, a batch of
     more than `max_batch_size` texts or a text longer than `max_text_chars`
-    characters a 413; the answer says why and never echoes the input.
+    characters a 413; the answer says why and never echoes the input. A model
+    that returns probabilities that are not numbers gets a 500 that says so,
+    never a 200 with null probabilities.
 
     Example:
     >>> from keras_transfer.serving import create_app   # doctest: +SKIP
@@ -200,6 +215,10 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
         ]
         too_large = any(e["type"] in ("string_too_long", "too_long") for e in errors)
         return JSONResponse({"detail": errors}, status_code=413 if too_large else 422)
+
+    @app.exception_handler(PredictionError)
+    async def broken_model(request, exc):
+        return JSONResponse({"detail": str(exc)}, status_code=500)
 
     @app.get("/health")
     def health():

@@ -144,6 +144,43 @@ def test_continue_pretraining_never_touches_the_users_files(tmp_path, monkeypatc
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "mine"
 
 
+# === 3. ZeroShotClassifier's scale; no null probabilities served ===
+
+
+@pytest.mark.parametrize("scale", [float("inf"), 1e40, float("nan"), 0, -1.0, 2e4, True])
+def test_zero_shot_refuses_an_overflowing_scale(tiny_preset, scale):
+    with pytest.raises(ValueError, match="`scale` must be a number in \\(0, 10000\\]"):
+        kt.ZeroShotClassifier.from_preset(
+            tiny_preset, label_names=["great", "awful"], max_length=16, scale=scale
+        )
+
+
+def test_zero_shot_largest_scale_predicts_finite_probabilities(tiny_preset):
+    model = kt.ZeroShotClassifier.from_preset(
+        tiny_preset, label_names=["great", "awful"], max_length=16, scale=1e4
+    )
+    probabilities = model.predict(TEXTS[:4], verbose=0)
+    assert np.isfinite(probabilities).all()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_non_finite_probabilities_are_an_error_not_nulls(trained, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from keras_transfer.serving import PredictionError, create_app
+
+    app = create_app(trained[1])
+    model = app.state.predictor.model
+    monkeypatch.setattr(model, "predict_on_batch", lambda x: np.full((len(x), 2), np.nan))
+    with pytest.raises(PredictionError, match="not numbers"):
+        app.state.predictor.predict("great")
+    client = TestClient(app, raise_server_exceptions=False)
+    for url, body in (("/predict", {"text": "great"}), ("/predict_batch", {"texts": ["a"]})):
+        response = client.post(url, json=body)
+        assert response.status_code == 500
+        assert "not numbers" in response.json()["detail"]
+
+
 # === 5. A damaged feature cache entry is recomputed ===
 
 
