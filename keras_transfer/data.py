@@ -80,14 +80,14 @@ def check_labels(y, num_classes, name="y"):
     if whole is not None and not whole.all():
         i = int(np.flatnonzero(~whole)[0])
         raise ValueError(
-            f"`{name}` must hold integer class ids. Received: {name}[{i}]={values[i]!r}"
+            f"`{name}` must hold integer class ids. Received: {name}[{i}]={values[i].item()!r}"
         )
     outside = (values < 0) | (values >= num_classes)
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise ValueError(
             f"`{name}` must hold class ids from 0 to {num_classes - 1} "
-            f"(num_classes={num_classes}). Received: {name}[{i}]={values[i]!r}"
+            f"(num_classes={num_classes}). Received: {name}[{i}]={values[i].item()!r}"
         )
     return values.astype("int32")
 

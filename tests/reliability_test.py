@@ -181,6 +181,20 @@ def test_non_finite_probabilities_are_an_error_not_nulls(trained, monkeypatch):
         assert "not numbers" in response.json()["detail"]
 
 
+# === 4. evaluate checks labels as fit does ===
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [([9] * 8, "y\\[0\\]=9"), ([0.5] * 8, "y\\[0\\]=0.5"), ([-1] * 8, "y\\[0\\]=-1")],
+)
+def test_evaluate_refuses_labels_fit_refuses(trained, labels, match):
+    model = trained[0]
+    for method in (model.fit, model.evaluate):
+        with pytest.raises(ValueError, match=match):
+            method(TEXTS[:8], labels, verbose=0)
+
+
 # === 5. A damaged feature cache entry is recomputed ===
 
 

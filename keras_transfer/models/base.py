@@ -319,6 +319,8 @@ class TransferModel(keras_hub.models.Task):
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         data.check_texts(x, y, name="x")
+        if y is not None and not _is_dataset(y):
+            y = self._check_labels(y, "y")  # as `fit`: ids in [0, num_classes), whole numbers
         if self.tokenizes_texts and data.is_text_array(x) and y is not None and not args:
             ds, _ = self.text_dataset(
                 x,
