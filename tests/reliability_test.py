@@ -229,3 +229,23 @@ def test_frozen_fit_survives_a_truncated_cache_entry(tmp_path):
     kt.FeatureCache.clear_memory()
     history = embedding_model().fit(TEXTS, LABELS, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+# === b. max_length defaults to a preset's lower position limit ===
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("SetFitClassifier", {"num_classes": 2}),
+        ("ZeroShotClassifier", {"label_names": ["great", "awful"]}),
+        ("TransformerClassifier", {"strategy": "frozen"}),
+    ],
+)
+def test_from_preset_defaults_to_a_lower_position_limit(tiny_preset, name, kwargs):
+    cls = getattr(kt, name)
+    model = cls.from_preset(tiny_preset, **kwargs)  # the tiny preset's limit is 64
+    assert model.preprocessor.sequence_length == 64
+    assert np.isfinite(model.predict(TEXTS[:2], verbose=0)).all()
+    with pytest.raises(ValueError, match="position limit \\(64\\). Received: max_length=128"):
+        cls.from_preset(tiny_preset, max_length=128, **kwargs)
