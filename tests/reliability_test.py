@@ -1,6 +1,7 @@
 """Data loss and silent failures: atomic writes, damaged backups and cache entries, bad values."""
 
 import errno
+import json
 import os
 import warnings
 
@@ -10,6 +11,7 @@ import pytest
 
 import keras_transfer as kt
 from keras_transfer import atomic
+from keras_transfer.backup import TrainingBackup
 from tests.helpers import sentiment_texts, tiny_vectors
 
 TEXTS, LABELS = sentiment_texts(32)
@@ -142,6 +144,97 @@ def test_continue_pretraining_never_touches_the_users_files(tmp_path, monkeypatc
         kt.continue_pretraining(TEXTS, out=out, overwrite=True)
     assert sorted(os.listdir(tmp_path)) == before
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "mine"
+
+
+# === 2. Training backups ===
+
+
+class Crash(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("killed")
+
+
+def fit(model, backup, extra=(), epochs=4):
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=100)
+    model.fit(
+        TEXTS,
+        LABELS,
+        epochs=epochs,
+        batch_size=8,
+        verbose=0,
+        callbacks=[stop, TrainingBackup(backup, fingerprint="run-a"), *extra],
+    )
+    return model
+
+
+def interrupted(backup):
+    with pytest.raises(KeyboardInterrupt):
+        fit(embedding_model(), backup, [Crash()])
+    return json.loads(open(os.path.join(backup, "backup.json")).read())
+
+
+def epochs_seen(backup):
+    seen = []
+    log = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
+    model = fit(embedding_model(), backup, [log])
+    return model, seen
+
+
+def test_backup_resumes_to_the_same_weights_and_cleans_up(tmp_path):
+    reference = fit(embedding_model(), str(tmp_path / "reference"))
+    backup = str(tmp_path / "backup")
+    state = interrupted(backup)
+    assert state["epoch"] == 2 and sorted(os.listdir(backup)) == [
+        "backup.json",
+        "epoch-2.weights.h5",
+    ]
+    resumed, seen = epochs_seen(backup)
+    assert seen == [2, 3] and not os.path.exists(backup)
+    for a, b in zip(reference.weights, resumed.weights, strict=True):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-6
+        )
+
+
+def test_full_disk_during_a_backup_keeps_the_last_good_one(tmp_path, monkeypatch):
+    backup = str(tmp_path / "backup")
+    model = embedding_model()
+
+    class FullDiskAtEpoch2(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                monkeypatch.setattr(type(model), "save_weights", full_disk)
+
+    with pytest.raises(OSError, match="No space left.*unchanged"):
+        fit(model, backup, [FullDiskAtEpoch2()])
+    monkeypatch.undo()
+    assert sorted(os.listdir(backup)) == ["backup.json", "epoch-1.weights.h5"]
+    _, seen = epochs_seen(backup)
+    assert seen == [1, 2, 3]
+
+
+@pytest.mark.parametrize("damage", ["truncate_weights", "truncate_state"])
+def test_damaged_backup_is_set_aside_and_training_restarts(tmp_path, damage):
+    backup = str(tmp_path / "backup")
+    state = interrupted(backup)
+    name = state["weights"] if damage == "truncate_weights" else "backup.json"
+    path = os.path.join(backup, name)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.warns(UserWarning, match="backup is damaged.*moved to.*first epoch"):
+        _, seen = epochs_seen(backup)
+    assert seen == [0, 1, 2, 3]
+    (aside,) = [p for p in os.listdir(tmp_path) if p.startswith("backup.damaged-")]
+    assert name in os.listdir(tmp_path / aside)  # kept, never deleted
+
+
+def test_backup_of_another_run_is_refused(tmp_path):
+    backup = str(tmp_path / "backup")
+    interrupted(backup)
+    model = embedding_model()
+    with pytest.raises(ValueError, match="other data or arguments"):
+        model.fit(TEXTS, LABELS, epochs=2, verbose=0, callbacks=[TrainingBackup(backup, "run-b")])
 
 
 # === 3. ZeroShotClassifier's scale; no null probabilities served ===
