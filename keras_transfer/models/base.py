@@ -142,7 +142,11 @@ class TransferModel(keras_hub.models.Task):
             # As sample weights, so that the text, cached and array paths all
             # weigh the same examples the same way.
             kwargs["sample_weight"] = data.class_sample_weights(
-                y, class_weight, self.num_classes, kwargs.get("sample_weight")
+                y,
+                class_weight,
+                self.num_classes,
+                kwargs.get("sample_weight"),
+                label_names=getattr(self, "label_names", None),
             )
             class_weight = None
         elif class_weight == "balanced":

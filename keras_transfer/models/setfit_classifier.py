@@ -178,6 +178,8 @@ class SetFitClassifier(TransferModel):
                 "`class_weight` must be 'balanced' or None for the logistic-regression head. "
                 f"Received: class_weight={class_weight!r}"
             )
+        if class_weight == "balanced":
+            data.warn_absent_classes(y, self.num_classes, self.label_names)
         texts = [str(t) for t in x]
         seed = data.shuffle_seed() if seed is None else seed
         pairs = self._pairs(texts, y, num_iterations, seed, batch_size)
