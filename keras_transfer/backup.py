@@ -7,6 +7,7 @@ import time
 import warnings
 
 import keras
+import numpy as np
 
 from keras_transfer import _keras_compat as compat
 from keras_transfer.atomic import check_free_space, remove_stale_temporaries, write_file
@@ -39,7 +40,7 @@ def discard(backup_dir):
     except OSError:
         return
     for name in names:
-        if name == STATE_FILE or (name.startswith("epoch-") and name.endswith(".weights.h5")):
+        if _is_backup_file(name):
             _remove(os.path.join(backup_dir, name))
     remove_stale_temporaries(backup_dir)
     try:
@@ -58,7 +59,7 @@ class TrainingBackup(keras.callbacks.Callback):
     """Back up the training state after every epoch; resume from it in the next `fit`.
 
     Like `keras.callbacks.BackupAndRestore` (weights, optimizer state and
-    epoch), with three differences:
+    epoch), with four differences:
 
     - Every file is written atomically (`keras_transfer.atomic`): the weights
       go to a new file, then a small state file that names it is renamed into
@@ -70,6 +71,11 @@ class TrainingBackup(keras.callbacks.Callback):
       a warning, and training starts from the first epoch; nothing is deleted.
     - With a `fingerprint` (a string identifying the data and arguments of the
       run), a backup made by another run is refused with a `ValueError`.
+    - The state of the run's EarlyStopping and ReduceLROnPlateau (wait, best,
+      best weights, cooldown) is backed up and restored too, so a resumed run
+      stops and reduces the learning rate where the uninterrupted one would.
+      `TransferModel.fit` hands them over (`watch`) and runs this callback
+      last, after they have seen the epoch.
 
     The backup files are deleted when `fit` finishes.
 
@@ -87,9 +93,16 @@ class TrainingBackup(keras.callbacks.Callback):
         self.backup_dir = os.fspath(backup_dir)
         self.fingerprint = fingerprint
         self._weights_file = None
+        self._best_file = None
+        self._watched = []
+
+    def watch(self, callbacks):
+        """Back up the state of the EarlyStopping and ReduceLROnPlateau among `callbacks`."""
+        kinds = (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau)
+        self._watched = [cb for cb in callbacks if isinstance(cb, kinds)]
 
     def on_train_begin(self, logs=None):
-        self._weights_file = None
+        self._weights_file = self._best_file = None
         remove_stale_temporaries(self.backup_dir)
         try:
             state = read_state(self.backup_dir)
@@ -112,8 +125,16 @@ class TrainingBackup(keras.callbacks.Callback):
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is not None and not optimizer.built:
             optimizer.build(self.model.trainable_variables)
+        best = None
+        if state.get("best_weights"):
+            best_path = os.path.join(self.backup_dir, state["best_weights"])
+            if not os.path.isfile(best_path) or _sha256(best_path) != state.get("best_sha256"):
+                return self._set_aside(f"the file {best_path!r} is missing, truncated or altered")
+            with np.load(best_path, allow_pickle=False) as stored:
+                best = [stored[f"w{i}"] for i in range(len(stored.files))]
         self.model.load_weights(path)
-        self._weights_file = state["weights"]
+        self._weights_file, self._best_file = state["weights"], state.get("best_weights")
+        self._restore_callbacks(state.get("callbacks", []), best)
         compat.set_resume_epoch(self.model, state["epoch"])
 
     def on_epoch_end(self, epoch, logs=None):
@@ -129,37 +150,58 @@ class TrainingBackup(keras.callbacks.Callback):
             "weights": name,
             "sha256": _sha256(path),
             "fingerprint": self.fingerprint,
+            "callbacks": [_callback_state(cb) for cb in self._watched],
         }
+        best = next((cb.best_weights for cb in self._watched if _best_weights(cb)), None)
+        best_file = None
+        if best is not None:
+            best_file = f"epoch-{epoch + 1}.best.npz"
+            best_path = os.path.join(self.backup_dir, best_file)
+            arrays = {f"w{i}": np.asarray(w) for i, w in enumerate(best)}
+            write_file(best_path, lambda tmp: np.savez(tmp, **arrays))
+            state["best_weights"], state["best_sha256"] = best_file, _sha256(best_path)
 
         def write_state(tmp):
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(state, f, indent=2)
 
         write_file(os.path.join(self.backup_dir, STATE_FILE), write_state)
-        previous, self._weights_file = self._weights_file, name
-        if previous is not None and previous != name:
-            _remove(os.path.join(self.backup_dir, previous))
+        for previous, new in ((self._weights_file, name), (self._best_file, best_file)):
+            if previous is not None and previous != new:
+                _remove(os.path.join(self.backup_dir, previous))
+        self._weights_file, self._best_file = name, best_file
 
     def on_train_end(self, logs=None):
         """Training finished: delete the backup files (and the folder, if empty)."""
         _remove(os.path.join(self.backup_dir, STATE_FILE))
-        if self._weights_file is not None:
-            _remove(os.path.join(self.backup_dir, self._weights_file))
+        for name in (self._weights_file, self._best_file):
+            if name is not None:
+                _remove(os.path.join(self.backup_dir, name))
         try:
             os.rmdir(self.backup_dir)
         except OSError:
             pass  # absent, or holds files this callback did not write
 
     def _remove_orphans(self, state):
-        """Weights files of this callback that no state names (a kill between two writes)."""
-        keep = None if state is None else state.get("weights")
+        """Files of this callback that no state names (a kill between two writes)."""
+        keep = () if state is None else (state.get("weights"), state.get("best_weights"))
         try:
             names = os.listdir(self.backup_dir)
         except OSError:
             return
         for name in names:
-            if name.startswith("epoch-") and name.endswith(".weights.h5") and name != keep:
+            if _is_backup_file(name) and name != STATE_FILE and name not in keep:
                 _remove(os.path.join(self.backup_dir, name))
+
+    def _restore_callbacks(self, states, best):
+        for cb, saved in zip(self._watched, states, strict=False):
+            if saved.get("kind") != type(cb).__name__:
+                continue
+            for key, value in saved.items():
+                if key not in ("kind", "has_best_weights"):
+                    setattr(cb, key, value)
+            if saved.get("has_best_weights"):
+                cb.best_weights = best
 
     def _set_aside(self, reason):
         aside = f"{self.backup_dir.rstrip(os.sep)}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -169,6 +211,27 @@ class TrainingBackup(keras.callbacks.Callback):
             "training starts again from the first epoch.",
             stacklevel=2,
         )
+
+
+def _is_backup_file(name):
+    return name == STATE_FILE or (
+        name.startswith("epoch-") and name.endswith((".weights.h5", ".best.npz"))
+    )
+
+
+def _best_weights(cb):
+    return getattr(cb, "best_weights", None) is not None
+
+
+def _callback_state(cb):
+    """The counters of an EarlyStopping or ReduceLROnPlateau, as JSON values."""
+    keys = ("wait", "best", "best_epoch", "stopped_epoch", "cooldown_counter")
+    state = {"kind": type(cb).__name__, "has_best_weights": _best_weights(cb)}
+    for key in keys:
+        if hasattr(cb, key):
+            value = getattr(cb, key)
+            state[key] = None if value is None else (float(value) if key == "best" else int(value))
+    return state
 
 
 def _sha256(path):

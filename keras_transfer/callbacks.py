@@ -274,4 +274,11 @@ def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss
         added.append(_early_stopping(monitor))
     if not has(keras.callbacks.ReduceLROnPlateau):
         added.append(_reduce_lr(monitor))
-    return callbacks + added
+    callbacks = callbacks + added
+    # A training backup (keras_transfer.backup.TrainingBackup) runs last, once
+    # EarlyStopping and ReduceLROnPlateau have seen the epoch, and saves their state.
+    backups = [cb for cb in callbacks if hasattr(cb, "watch")]
+    others = [cb for cb in callbacks if not hasattr(cb, "watch")]
+    for backup in backups:
+        backup.watch(others)
+    return others + backups

@@ -150,13 +150,15 @@ def test_continue_pretraining_never_touches_the_users_files(tmp_path, monkeypatc
 
 
 class Crash(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 1:
+    """Killed as the third epoch begins: two epochs are backed up."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
             raise KeyboardInterrupt("killed")
 
 
-def fit(model, backup, extra=(), epochs=4):
-    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=100)
+def fit(model, backup, extra=(), epochs=4, stop=None):
+    stop = stop or keras.callbacks.EarlyStopping(monitor="loss", patience=100)
     model.fit(
         TEXTS,
         LABELS,
@@ -168,16 +170,16 @@ def fit(model, backup, extra=(), epochs=4):
     return model
 
 
-def interrupted(backup):
+def interrupted(backup, stop=None):
     with pytest.raises(KeyboardInterrupt):
-        fit(embedding_model(), backup, [Crash()])
+        fit(embedding_model(), backup, [Crash()], stop=stop)
     return json.loads(open(os.path.join(backup, "backup.json")).read())
 
 
-def epochs_seen(backup):
+def epochs_seen(backup, stop=None):
     seen = []
     log = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
-    model = fit(embedding_model(), backup, [log])
+    model = fit(embedding_model(), backup, [log], stop=stop)
     return model, seen
 
 
@@ -191,6 +193,24 @@ def test_backup_resumes_to_the_same_weights_and_cleans_up(tmp_path):
     ]
     resumed, seen = epochs_seen(backup)
     assert seen == [2, 3] and not os.path.exists(backup)
+    for a, b in zip(reference.weights, resumed.weights, strict=True):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-6
+        )
+
+
+def test_resumed_run_stops_early_where_the_uninterrupted_one_does(tmp_path):
+    def stop():  # no epoch after the first improves: stops after epoch 3, back to epoch 1
+        return keras.callbacks.EarlyStopping(
+            monitor="loss", patience=2, min_delta=100, restore_best_weights=True
+        )
+
+    reference = fit(embedding_model(), str(tmp_path / "reference"), stop=stop(), epochs=6)
+    backup = str(tmp_path / "backup")
+    state = interrupted(backup, stop=stop())
+    assert state["callbacks"][0]["wait"] == 1 and state["best_weights"]
+    resumed, seen = epochs_seen(backup, stop=stop())
+    assert seen == [2]  # without the saved state it would run epochs 2 to 4
     for a, b in zip(reference.weights, resumed.weights, strict=True):
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-6
