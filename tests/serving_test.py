@@ -111,7 +111,9 @@ def test_a_model_saved_without_label_names_predicts_label_ids(tmp_path):
     from keras_transfer.serving import create_app
 
     path = str(tmp_path / "unnamed.keras")
-    kt.EmbeddingClassifier.from_word_vectors(tiny_vectors(), max_length=8).save(path)
+    model = kt.EmbeddingClassifier.from_word_vectors(tiny_vectors(), max_length=8)
+    model.fit(*sentiment_texts(8), epochs=1, verbose=0, log_root=str(tmp_path / "logs"))
+    model.save(path)
     result = kt.Predictor(path).predict("a great film")
     assert set(result["probabilities"]) == {"LABEL_0", "LABEL_1"}
     client = TestClient(create_app(path))
