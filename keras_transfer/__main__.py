@@ -193,7 +193,11 @@ def _parser():
         description="Train one strategy with its recipe and balanced class weights on labelled "
         "texts (a validation split drives early stopping), then save the model to --out. "
         "Progress is backed up after every epoch in OUT_run/backup: if the run is "
-        "interrupted, the same command continues from the last finished epoch.",
+        "interrupted, the same command continues from the last finished epoch (a backup made "
+        "with other data or arguments is refused; --restart discards it). Every file is "
+        "written atomically; a damaged backup is moved aside with a warning and training "
+        "starts again from the first epoch. --strategy zero_shot trains nothing: it saves the "
+        "model built from the label names.",
     )
     train.add_argument(
         "--data",
@@ -206,7 +210,12 @@ def _parser():
     train.add_argument("--strategy", required=True, choices=list(STRATEGIES), help=_strategy_help())
     train.add_argument("--out", required=True, help="where to save the model (.keras)")
     train.add_argument("--preset", default=None, help="transformer (default: bundled MiniLM)")
-    train.add_argument("--max-length", type=int, default=128, help="tokens per text (128)")
+    train.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="tokens per text (default 128, or the preset's position limit when lower)",
+    )
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--epochs", type=int, default=None, help="default: the recipe's most")
     train.add_argument("--validation-size", type=float, default=0.1)
@@ -214,6 +223,11 @@ def _parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-class-weight", action="store_true")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the backup of an interrupted run of --out and start from the first epoch",
+    )
     train.add_argument(
         "--data-parallel",
         action="store_true",
@@ -267,24 +281,27 @@ def _check_positive(values):
 
 def _train(args):
     import os
-    import shutil
 
     import keras
 
+    from keras_transfer import backup as backup_lib
     from keras_transfer import data as data_lib
+    from keras_transfer.atomic import check_out
+    from keras_transfer.presets import DEFAULT_MAX_LENGTH, default_max_length
     from keras_transfer.reports import check_writable, save_model
     from keras_transfer.strategies import strategy_options
 
-    out = os.path.abspath(args.out)
-    if not out.endswith(".keras"):
+    if not args.out.endswith(".keras"):
         raise ValueError(f"--out must name a .keras file. Received: --out {args.out!r}")
-    if os.path.exists(out) and not args.overwrite:
-        raise ValueError(f"--out exists; pass --overwrite to replace it. Received: {args.out!r}")
+    out = os.path.abspath(check_out(args.out, "--out", "file", args.overwrite, flag="--overwrite"))
     _check_positive({key: getattr(args, key) for key in ("max_length", "batch_size", "epochs")})
+    if args.max_length is None:
+        embedding = args.strategy == "embedding"
+        args.max_length = DEFAULT_MAX_LENGTH if embedding else default_max_length(args.preset)
     run_dir = out[: -len(".keras")] + "_run"
     options = strategy_options([args.strategy], args.preset, args.max_length, None, None)
     options = options[args.strategy]
-    if args.dropout is not None and args.strategy != "embedding":
+    if args.dropout is not None and args.strategy not in ("embedding", "zero_shot"):
         options["dropout"] = args.dropout
     try:
         check_writable(os.path.dirname(out))
@@ -302,19 +319,66 @@ def _train(args):
     )
     labels = data_lib.LabelMap(frame["label"])
     strategy = STRATEGIES[args.strategy]
+    keras.utils.set_random_seed(args.seed)
+    validation_data = (validation["text"].tolist(), labels.encode(validation["label"]))
+    if args.strategy == "zero_shot":  # nothing trains: the label names make the model
+        print(f"Building zero_shot from the label names {labels.names}", flush=True)
+        model, _ = strategy.train(
+            None, None, labels.names, max_length=args.max_length, preset=args.preset
+        )
+        scores = model.evaluate(*validation_data, verbose=0, return_dict=True)
+        save_model(model, out)
+        print(
+            f"Saved {out} (zero-shot: nothing to train; validation accuracy "
+            f"{scores['accuracy']:.3f} on {len(validation)} texts)."
+        )
+        print(f"Serve it: python -m keras_transfer serve --model {args.out}")
+        return
     backup = os.path.join(run_dir, "backup")
-    resuming = os.path.isdir(backup) and bool(os.listdir(backup))
+    run = backup_lib.fingerprint(
+        train["text"].tolist(),
+        labels.encode(train["label"]).tolist(),
+        validation_data[0],
+        validation_data[1].tolist(),
+        labels.names,
+        {
+            key: getattr(args, key)
+            for key in (
+                "strategy",
+                "preset",
+                "max_length",
+                "batch_size",
+                "epochs",
+                "validation_size",
+                "dropout",
+                "seed",
+                "no_class_weight",
+            )
+        },
+    )
+    if args.restart:
+        backup_lib.discard(backup)
+    try:
+        state = backup_lib.read_state(backup)
+    except ValueError:
+        state = None  # damaged: the backup callback sets it aside, with a warning
+    if state is not None and state.get("fingerprint") != run:
+        raise ValueError(
+            f"The backup in {backup} was made by a run with other data or arguments; "
+            "resuming from it would mix the two runs. Pass --restart to discard it and start "
+            f"afresh, or rerun the original command. Received: --out {args.out!r}"
+        )
+    resumed = f"Resuming from epoch {state['epoch']}: " if state else "Training "
     print(
-        f"{'Resuming' if resuming else 'Training'} {args.strategy} on {len(train)} texts "
+        f"{resumed}{args.strategy} on {len(train)} texts "
         f"({len(validation)} for validation), labels {labels.names}; backups in {backup}",
         flush=True,
     )
-    keras.utils.set_random_seed(args.seed)
     model, history = strategy.train(
         train["text"].tolist(),
         labels.encode(train["label"]),
         labels.names,
-        validation_data=(validation["text"].tolist(), labels.encode(validation["label"])),
+        validation_data=validation_data,
         max_length=args.max_length,
         preset=args.preset,
         batch_size=args.batch_size,
@@ -322,11 +386,14 @@ def _train(args):
         class_weight=None if args.no_class_weight else "balanced",
         options=options,
         experiment=f"train_{args.strategy}",
-        callbacks=[keras.callbacks.BackupAndRestore(backup)],
+        callbacks=[backup_lib.TrainingBackup(backup, fingerprint=run)],
         verbose=2,
     )
     save_model(model, out)
-    shutil.rmtree(run_dir, ignore_errors=True)
+    try:
+        os.rmdir(run_dir)  # the backup removes its own files when training ends
+    except OSError:
+        pass
     best = min(history.history.get("val_loss", history.history["loss"]))
     print(f"Saved {out} (best validation loss {best:.4f}).")
     print(f"Serve it: python -m keras_transfer serve --model {args.out}")
@@ -484,6 +551,9 @@ def main(argv=None):
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk, no permission: one line, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

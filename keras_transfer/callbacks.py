@@ -239,7 +239,8 @@ def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss
     A user's own TensorBoard, EarlyStopping or ReduceLROnPlateau replaces the
     default of that kind; the other defaults stay. A plain Keras
     `ReduceLROnPlateau` is swapped for ours with the same settings, so that it
-    can reduce learning-rate schedules too.
+    can reduce learning-rate schedules too. A `keras_transfer.backup.TrainingBackup`
+    goes last and backs up the EarlyStopping and ReduceLROnPlateau state.
     """
     _check_monitor(monitor)
     if callbacks is None:
@@ -276,4 +277,13 @@ def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss
         added.append(_early_stopping(monitor))
     if not has(keras.callbacks.ReduceLROnPlateau):
         added.append(_reduce_lr(monitor))
-    return callbacks + added
+    from keras_transfer.backup import TrainingBackup
+
+    callbacks = callbacks + added
+    # A TrainingBackup runs last, once EarlyStopping and ReduceLROnPlateau have
+    # seen the epoch, and saves their state.
+    backups = [cb for cb in callbacks if isinstance(cb, TrainingBackup)]
+    others = [cb for cb in callbacks if not isinstance(cb, TrainingBackup)]
+    for backup in backups:
+        backup.watch(others)
+    return others + backups

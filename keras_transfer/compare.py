@@ -134,6 +134,7 @@ def compare_strategies(
         validation = data_lib.per_class_sample(validation, few_shot, seed=seed, name="few_shot")
     if augment:
         train = data_lib.augment_punctuation(train, copies=augment, seed=seed)
+    data_lib.warn_unseen_labels(train["label"], test["label"])
     labels = data_lib.LabelMap(list(train["label"]) + list(test["label"]))
     y_train, y_val, y_test = (labels.encode(f["label"]) for f in (train, validation, test))
     x_train, x_val, x_test = (f["text"].tolist() for f in (train, validation, test))

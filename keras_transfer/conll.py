@@ -13,8 +13,9 @@ BUNDLED_NER = {"wikigold": "wikigold.conll.txt.xz"}
 def load_conll(path, tag_column=-1, word_column=0, repair=False):
     """Read a CoNLL-2003-style file: `(words, tags)`, one list per sentence.
 
-    One token per line, columns separated by whitespace, a blank line between
-    sentences. `-DOCSTART-` lines end a sentence and are skipped. The word and
+    One token per line, columns separated by whitespace (as many on every
+    line), a blank line between sentences; a UTF-8 byte-order mark is
+    ignored. `-DOCSTART-` lines end a sentence and are skipped. The word and
     the tag are taken from columns `word_column` and `tag_column` (indices
     into each line's columns; the default tag column is the last, as in
     CoNLL-2003's `word POS chunk NER`). Files ending in `.xz` are read
@@ -38,7 +39,8 @@ def load_conll(path, tag_column=-1, word_column=0, repair=False):
         `(words, tags)`: two lists of lists of strings, one inner list per sentence.
 
     Raises:
-        ValueError: a missing or unreadable file, a line without the columns,
+        ValueError: a missing or unreadable file, a line without the columns
+            or with more columns than the first token line,
             a tag that is not BIO, an `I-` tag that starts an entity (without
             `repair`), or no sentences at all; the message gives the line number.
 
@@ -66,8 +68,10 @@ def load_conll(path, tag_column=-1, word_column=0, repair=False):
         sentence_words.clear()
         sentence_tags.clear()
 
+    width = None  # the columns of the first token line: every token line has as many
     try:
-        with opener(path, "rt", encoding="utf-8") as f:
+        # utf-8-sig: a byte-order mark (as some editors write) is not part of the first word.
+        with opener(path, "rt", encoding="utf-8-sig") as f:
             for number, line in enumerate(f, start=1):
                 columns = line.split()
                 if not columns or columns[0] == "-DOCSTART-":
@@ -82,6 +86,13 @@ def load_conll(path, tag_column=-1, word_column=0, repair=False):
                         f"Line {number} of {path} has {len(columns)} column(s), too few for "
                         f"word_column={word_column} and tag_column={tag_column}: {line.strip()!r}"
                     ) from None
+                width = width or len(columns)
+                if len(columns) != width:
+                    raise ValueError(
+                        f"Line {number} of {path} has {len(columns)} columns where the first "
+                        f"token line has {width}: one token per line (two word/tag pairs on one "
+                        f"line?): {line.strip()!r}"
+                    )
                 if not _TAG.match(tag):
                     raise ValueError(
                         f"Line {number} of {path}: the tag {tag!r} is not BIO (`O`, `B-TYPE` or "

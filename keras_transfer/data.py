@@ -1,6 +1,7 @@
 """Text classification data: loading, checks, labels, splits, bundled sets, augmentation."""
 
 import os
+import warnings
 
 import numpy as np
 
@@ -80,24 +81,58 @@ def check_labels(y, num_classes, name="y"):
     if whole is not None and not whole.all():
         i = int(np.flatnonzero(~whole)[0])
         raise ValueError(
-            f"`{name}` must hold integer class ids. Received: {name}[{i}]={values[i]!r}"
+            f"`{name}` must hold integer class ids. Received: {name}[{i}]={values[i].item()!r}"
         )
     outside = (values < 0) | (values >= num_classes)
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise ValueError(
             f"`{name}` must hold class ids from 0 to {num_classes - 1} "
-            f"(num_classes={num_classes}). Received: {name}[{i}]={values[i]!r}"
+            f"(num_classes={num_classes}). Received: {name}[{i}]={values[i].item()!r}"
         )
     return values.astype("int32")
 
 
-def class_sample_weights(y, class_weight, num_classes, sample_weight=None):
+def warn_unseen_labels(train_labels, test_labels):
+    """Warn, naming them, about test labels that the training labels lack: the
+    model gets a class for each that it never learns, and their texts count as
+    errors. Returns the unseen labels, sorted."""
+    unseen = sorted(set(test_labels) - set(train_labels), key=str)
+    if unseen:
+        warnings.warn(
+            f"The test data holds label(s) {', '.join(repr(u) for u in unseen)} that the "
+            "training data does not: the models get a class for each that they never learn, "
+            "and those test texts count as errors.",
+            stacklevel=2,
+        )
+    return unseen
+
+
+def warn_absent_classes(y, num_classes, label_names=None):
+    """For `class_weight="balanced"`: warn, naming them, about classes of
+    `0..num_classes-1` with no example in `y` (they cannot be balanced, and
+    the model never learns them). Returns their ids."""
+    counts = np.bincount(np.asarray(y).astype("int64"), minlength=num_classes)
+    absent = np.flatnonzero(counts == 0).tolist()
+    if absent:
+        names = [repr(label_names[c]) if label_names else str(c) for c in absent]
+        warnings.warn(
+            f"class_weight='balanced': class {', '.join(names)} (of {num_classes}) has no "
+            "example in the training labels, so it cannot be balanced and the model never "
+            "learns it.",
+            stacklevel=3,
+        )
+    return absent
+
+
+def class_sample_weights(y, class_weight, num_classes, sample_weight=None, label_names=None):
     """Per-example weights from `class_weight`, times `sample_weight` if given.
 
     `class_weight` is `"balanced"` (scikit-learn's rule: class c weighs
     `n_examples / (num_classes_present * n_c)`, so every class contributes the
     same total weight) or a `{class_id: weight}` dict (missing ids weigh 1).
+    With `"balanced"`, a class that has no example in `y` cannot be balanced:
+    a warning names it (by `label_names` where given).
 
     Example:
     >>> [round(float(w), 3) for w in class_sample_weights([0, 0, 0, 1], "balanced", 2)]
@@ -109,6 +144,7 @@ def class_sample_weights(y, class_weight, num_classes, sample_weight=None):
         present = counts > 0
         table = np.zeros(num_classes)
         table[present] = len(y) / (present.sum() * counts[present])
+        warn_absent_classes(y, num_classes, label_names)
     elif isinstance(class_weight, dict):
         table = np.ones(num_classes)
         for key, weight in class_weight.items():

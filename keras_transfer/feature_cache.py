@@ -10,8 +10,9 @@ A changed weight, vocabulary, length or text gives a new key, never a stale hit.
 
 The disk cache lives in `$KERAS_TRANSFER_CACHE/features` (default
 `~/.cache/keras_transfer/features`), one `.npz` file per key holding the
-features and their SHA-256 (a file that does not match is recomputed, never
-trusted). It holds at most `$KERAS_TRANSFER_CACHE_MAX_MB` megabytes (default
+features and their SHA-256 (a file that does not match, or cannot be read at
+all, such as one cut short, is recomputed and replaced, never trusted). Entries
+are written atomically. It holds at most `$KERAS_TRANSFER_CACHE_MAX_MB` megabytes (default
 2048); the least recently used entries go first. A cache folder that cannot be
 written (read-only, full disk) is not an error: the features stay in memory and
 one warning says so. Delete the folder to clear it. `TransferModel.fit` uses
@@ -22,14 +23,15 @@ import collections
 import hashlib
 import json
 import os
-import tempfile
 import warnings
+import zipfile
 
 import keras
 import numpy as np
 
 from keras_transfer import _keras_compat as compat
 from keras_transfer import data
+from keras_transfer.atomic import write_file
 
 # In-memory cache shared by all models of the process, newest last.
 _MEMORY = collections.OrderedDict()
@@ -260,10 +262,10 @@ class FeatureCache:
         if not os.path.exists(path):
             return None
         try:
-            with np.load(path, allow_pickle=False) as stored:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as stored:
                 features, digest = stored["features"], str(stored["sha256"])
-        except (OSError, ValueError, KeyError, EOFError):
-            return None  # a partial or foreign file: recompute and overwrite
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None  # a truncated or foreign file: recompute and overwrite
         if digest != _sha256(features) or len(features) != count:
             return None  # corrupt: recompute, never trust it
         try:
@@ -274,15 +276,10 @@ class FeatureCache:
 
     def _save(self, key, features):
         try:
-            os.makedirs(self.cache_dir, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".npz.tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    np.savez(f, features=features, sha256=np.array(_sha256(features)))
-                os.replace(tmp, self.path(key))
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
+            write_file(
+                self.path(key),
+                lambda tmp: np.savez(tmp, features=features, sha256=np.array(_sha256(features))),
+            )
             self._evict(keep=self.path(key))
         except OSError as e:
             self.disk = False

@@ -75,9 +75,21 @@ def _check_folder(folder):
         )
 
 
-def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
+DEFAULT_MAX_LENGTH = 128
+
+
+def default_max_length(preset):
+    """The `max_length` a model built from `preset` gets by default: 128, or
+    the preset's position limit when that is lower."""
+    limit, _ = preset_limits(preset)
+    return DEFAULT_MAX_LENGTH if limit is None else min(DEFAULT_MAX_LENGTH, int(limit))
+
+
+def load_backbone_and_preprocessor(preset, sequence_length=None, load_weights=True):
     """Load a keras-hub backbone and its text-classifier preprocessor.
 
+    `sequence_length` (`max_length`) defaults to `default_max_length(preset)`;
+    one beyond the backbone's position limit is refused with a ValueError.
     A local Hugging Face folder is read as `transformers` writes it (see
     `keras_transfer.families`), and its `tokenizer.json` goes with the
     tokenizer, so that texts are tokenized as Hugging Face tokenizes them.
@@ -91,6 +103,8 @@ def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
         load_converted,
     )
 
+    if sequence_length is None:
+        sequence_length = default_max_length(preset)
     preset = resolve_preset(preset)
     local = os.path.isdir(preset)
     source = keras_hub_folder(preset) if local else preset
@@ -116,8 +130,19 @@ def load_backbone_and_preprocessor(preset, sequence_length, load_weights=True):
         if not local:
             raise
         raise _folder_error(preset, e) from None
+    check_max_length(sequence_length, backbone)
     attach_hf_tokenizer(getattr(preprocessor, "tokenizer", None), read_tokenizer_json(preset))
     return backbone, preprocessor
+
+
+def check_max_length(max_length, backbone):
+    """A ValueError unless `max_length` fits `backbone`'s position limit."""
+    limit = getattr(backbone, "max_sequence_length", None)
+    if max_length is not None and limit is not None and max_length > limit:
+        raise ValueError(
+            f"`max_length` must not exceed the model's position limit ({limit}). "
+            f"Received: max_length={max_length}"
+        )
 
 
 def _folder_error(folder, error):
@@ -159,6 +184,10 @@ def preset_limits(preset):
     with open(path, encoding="utf-8") as f:
         config = json.load(f)
     inner = config.get("config", config) if isinstance(config.get("config"), dict) else config
-    length = inner.get("max_sequence_length", inner.get("max_position_embeddings"))
+    length = inner.get("max_sequence_length")
+    if length is None and inner.get("max_position_embeddings") is not None:
+        length = inner["max_position_embeddings"]
+        if config.get("model_type") in ("roberta", "xlm-roberta"):
+            length -= 2  # two rows reserved before the first position
     blocks = inner.get("num_layers", inner.get("num_hidden_layers"))
     return length, blocks

@@ -4,12 +4,14 @@ import json
 import math
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
 from keras_transfer import data
+from keras_transfer.atomic import check_out, write_folder
 from keras_transfer.checks import check_int
+
+REPORT_FILE = "adaptation.json"  # also marks a folder as an earlier output
 
 
 def masked_lm_preprocessor(preset=None, max_length=128, mask_rate=0.15):
@@ -77,7 +79,10 @@ def continue_pretraining(
         texts: unlabelled texts (a list of strings).
         preset: the encoder to adapt (default: the bundled all-MiniLM-L6-v2).
         out: the preset folder to write; refused if it exists, unless
-            `overwrite=True`. Written in full or not at all.
+            `overwrite=True`, and always refused (before training) if it is
+            the working directory or above it, a file, or a folder holding
+            anything but an earlier output of this function. Written in full
+            or not at all.
         epochs: passes over the texts.
         mask_rate: share of tokens chosen for prediction (0.15 as in BERT).
         max_length: tokens per text.
@@ -123,7 +128,7 @@ def continue_pretraining(
             "`texts` needs at least 2 texts: some to train on, some held out. "
             f"Received: {len(texts)} text(s)"
         )
-    out = _check_out(out, overwrite)
+    out = check_out(out, "out", "folder", overwrite, marker=REPORT_FILE)
     preprocessor = masked_lm_preprocessor(preset, max_length, mask_rate)
     folder = resolve_preset(preset)
     head = (
@@ -192,36 +197,15 @@ def _masked_lm_loss(model, batches):
     return total / count if count else float("nan")
 
 
-def _check_out(out, overwrite):
-    if not isinstance(out, (str, os.PathLike)) or not os.fspath(out).strip():
-        raise ValueError(f"`out` must be a folder path. Received: out={out!r}")
-    out = os.fspath(out)
-    if os.path.exists(out) and not overwrite:
-        raise ValueError(
-            f"`out` already exists; pass overwrite=True (--overwrite) to replace it. "
-            f"Received: out={out!r}"
-        )
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.access(parent if os.path.isdir(parent) else os.path.dirname(parent), os.W_OK):
-        raise ValueError(f"`out` cannot be written (no write permission). Received: out={out!r}")
-    return out
-
-
 def _write_preset(model, preprocessor, source, out, pooling, report):
     """Backbone, tokenizer (and the sentence-transformers pooling note) into `out`, atomically."""
-    parent = os.path.dirname(os.path.abspath(out))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".adapting_", dir=parent)
-    try:
+
+    def write(tmp):
         model.backbone.save_to_preset(tmp)
         preprocessor.tokenizer.save_to_preset(tmp)
         if pooling == "mean":  # keep the encoder's sentence-embedding pooling
             shutil.copytree(os.path.join(source, "1_Pooling"), os.path.join(tmp, "1_Pooling"))
-        with open(os.path.join(tmp, "adaptation.json"), "w", encoding="utf-8") as f:
+        with open(os.path.join(tmp, REPORT_FILE), "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_folder(out, write, overwrite=True, marker=REPORT_FILE)

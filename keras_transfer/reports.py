@@ -5,6 +5,8 @@ import tempfile
 
 import numpy as np
 
+from keras_transfer.atomic import check_free_space, write_file
+
 REFERENCE_ROWS = ("majority", "tfidf_logreg", "most_frequent_tag")
 # (column, heading) of the two scores a table shows first.
 CLASSIFICATION_SCORES = (("f1_macro", "macro F1"), ("accuracy", "accuracy"))
@@ -120,25 +122,11 @@ def _percent(part, whole):
     return f"{share:.1f} %" if share < 10 else f"{share:.0f} %"
 
 
-def write_atomic(path, write):
-    """Call `write(tmp_path)`, then move the file into place (no half-written files)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def write_results(out, table, report_texts, scores=CLASSIFICATION_SCORES, final=False):
     """A comparison's files in `out`: results.csv, results.md (the table and
     its recommendation), reports/<strategy>.txt from `report_texts` and, when
     `final`, transfer_learning_comparison.png. Each file is written atomically."""
-    write_atomic(os.path.join(out, "results.csv"), lambda tmp: table.to_csv(tmp, index=False))
+    write_file(os.path.join(out, "results.csv"), lambda tmp: table.to_csv(tmp, index=False))
 
     def markdown(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
@@ -146,7 +134,7 @@ def write_results(out, table, report_texts, scores=CLASSIFICATION_SCORES, final=
             if table.attrs["recommendation"]:
                 f.write(f"\n{table.attrs['recommendation']}\n")
 
-    write_atomic(os.path.join(out, "results.md"), markdown)
+    write_file(os.path.join(out, "results.md"), markdown)
     os.makedirs(os.path.join(out, "reports"), exist_ok=True)
     for strategy, text in report_texts.items():
 
@@ -154,7 +142,7 @@ def write_results(out, table, report_texts, scores=CLASSIFICATION_SCORES, final=
             with open(tmp, "w", encoding="utf-8") as f:
                 f.write(text)
 
-        write_atomic(os.path.join(out, "reports", f"{strategy}.txt"), report)
+        write_file(os.path.join(out, "reports", f"{strategy}.txt"), report)
     if final:
         plot_comparison(table, os.path.join(out, "transfer_learning_comparison.png"), scores[0])
 
@@ -167,13 +155,21 @@ def check_writable(folder):
 
 
 def save_model(model, path):
-    """`model.save(path)` that never leaves a half-written `.keras` file at `path`."""
+    """`model.save(path)`, atomically: a full disk or a crash never leaves a
+    half-written `.keras` file at `path`, and an existing one stays intact."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    check_free_space(folder, variables_bytes(model), path)
+    write_file(path, model.save, suffix=".keras")  # Keras wants the extension
 
-    def save(tmp):
-        model.save(tmp + ".keras")  # Keras wants the extension
-        os.replace(tmp + ".keras", tmp)
 
-    write_atomic(path, save)
+def variables_bytes(model):
+    """About the bytes a model's weights and optimizer state take on disk (4 a number)."""
+    variables = [*model.weights]
+    if getattr(model, "optimizer", None) is not None:
+        variables += list(model.optimizer.variables)
+    return 4 * sum(int(np.prod(v.shape)) for v in variables)
 
 
 def plot_comparison(table, path, score=CLASSIFICATION_SCORES[0]):
@@ -252,7 +248,7 @@ def plot_comparison(table, path, score=CLASSIFICATION_SCORES[0]):
         ax.set_yticklabels(labels, fontsize=7)
     fig.suptitle("Transfer learning strategies compared")
     fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=300, format="png"))
+    write_file(path, lambda tmp: fig.savefig(tmp, dpi=300, format="png"))
 
 
 HPARAM_METRICS = ("test/f1_macro", "test/accuracy", "train_seconds", "epochs_run")

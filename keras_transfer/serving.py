@@ -42,12 +42,21 @@ def load_model(path):
         ) from None
 
 
+class PredictionError(ValueError):
+    """The model gave no usable prediction (non-finite probabilities): the
+    model, not the request, is at fault (HTTP 500)."""
+
+
 class Predictor:
     """A saved toolkit model, loaded once, predicting label names.
 
     Args:
-        path: a `.keras` file saved from a toolkit model trained with
-            `label_names` (e.g. by `compare_strategies` or the CLI).
+        path: a `.keras` file saved from a toolkit model. A model saved
+            without `label_names` predicts `LABEL_0`, `LABEL_1`, ... (class
+            ids, as Hugging Face pipelines name them); `info` says so.
+
+    Blank texts (empty or whitespace only) are refused with a ValueError, as
+    in training.
 
     Texts longer than the model's `max_length` tokens are truncated by its
     tokenizer (the tail is ignored), as in training.
@@ -68,13 +77,19 @@ class Predictor:
                 "classifiers. Load it with keras.saving.load_model and call "
                 f"model.predict(list_of_word_lists). Received: path={self.path!r}"
             )
-        self.label_names = getattr(self.model, "label_names", None)
-        if not self.label_names:
+        from keras_transfer.models.base import TransferModel
+
+        if not isinstance(self.model, TransferModel):
             raise ValueError(
-                "The model has no label names, so predictions could not be named: it was not "
-                "saved from a keras_transfer model trained with `label_names=`. "
-                f"Received: path={self.path!r}"
+                "The model is not a keras_transfer text classifier (it does not take raw "
+                f"texts). Received: path={self.path!r} holding a {type(self.model).__name__}"
             )
+        self.label_names = getattr(self.model, "label_names", None)
+        self.labels_saved = bool(self.label_names)
+        if not self.labels_saved:
+            # As Hugging Face pipelines do for a model without id2label.
+            count = getattr(self.model, "num_classes", None) or int(self.model.output.shape[-1])
+            self.label_names = [f"LABEL_{i}" for i in range(count)]
 
     @property
     def info(self):
@@ -87,6 +102,14 @@ class Predictor:
             "backend": keras.config.backend(),
             "strategy": getattr(self.model, "strategy", None),
             "path": self.path,
+            **(
+                {}
+                if self.labels_saved
+                else {
+                    "labels_note": "The model was saved without label names: LABEL_i is class "
+                    "id i. Build the model with `label_names=` to name them."
+                }
+            ),
         }
 
     def predict_batch(self, texts, batch_size=32):
@@ -105,6 +128,11 @@ class Predictor:
                     f"`texts` must be strings. Received: texts[{i}]={text!r} of type "
                     f"{type(text).__name__}"
                 )
+            if not text.strip():
+                raise ValueError(
+                    "`texts` must not be blank (empty or whitespace only): there is nothing to "
+                    f"classify. Received: texts[{i}]={text!r}"
+                )
         # `predict_on_batch` per chunk: `predict` builds a tf.data pipeline and
         # callbacks on every call, which dominates the latency of small requests.
         probabilities = np.concatenate(
@@ -113,8 +141,16 @@ class Predictor:
                 for i in range(0, len(texts), batch_size)
             ]
         )
+        probabilities = np.asarray(probabilities, dtype="float64")
+        broken = ~np.isfinite(probabilities).all(axis=1)
+        if broken.any():
+            raise PredictionError(
+                f"The model returned probabilities that are not numbers (NaN or infinite) for "
+                f"{int(broken.sum())} of {len(texts)} texts; the model is broken and its "
+                f"predictions cannot be trusted. Received: path={self.path!r}"
+            )
         results = []
-        for row in np.asarray(probabilities, dtype="float64"):
+        for row in probabilities:
             results.append(
                 {
                     "label": self.label_names[int(np.argmax(row))],
@@ -129,6 +165,11 @@ class Predictor:
         """Predict one text: `{"label": str, "probabilities": {label: float}}`."""
         if not isinstance(text, str):
             raise ValueError(f"`text` must be a string. Received: text={text!r}")
+        if not text.strip():
+            raise ValueError(
+                "`text` must not be blank (empty or whitespace only): there is nothing to "
+                f"classify. Received: text={text!r}"
+            )
         return self.predict_batch([text])[0]
 
 
@@ -137,10 +178,12 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
 
     Endpoints: `POST /predict` `{"text": str}`; `POST /predict_batch`
     `{"texts": [str, ...]}` (at most `max_batch_size`); `GET /health`;
-    `GET /info` (labels, backend, model name). Invalid bodies (missing or empty
-    text, wrong types, text that is not valid Unicode) get a 422, a batch of
+    `GET /info` (labels, backend, model name). Invalid bodies (missing, empty
+    or blank text, wrong types, text that is not valid Unicode) get a 422, a batch of
     more than `max_batch_size` texts or a text longer than `max_text_chars`
-    characters a 413; the answer says why and never echoes the input.
+    characters a 413; the answer says why and never echoes the input. A model
+    that returns probabilities that are not numbers gets a 500 that says so,
+    never a 200 with null probabilities.
 
     Example:
     >>> from keras_transfer.serving import create_app   # doctest: +SKIP
@@ -160,6 +203,8 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError("text is not valid Unicode (it holds a lone surrogate)") from None
+        if not text.strip():
+            raise ValueError("text is blank (whitespace only): there is nothing to classify")
         return text
 
     Text = Annotated[
@@ -200,6 +245,10 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
         ]
         too_large = any(e["type"] in ("string_too_long", "too_long") for e in errors)
         return JSONResponse({"detail": errors}, status_code=413 if too_large else 422)
+
+    @app.exception_handler(PredictionError)
+    async def broken_model(request, exc):
+        return JSONResponse({"detail": str(exc)}, status_code=500)
 
     @app.get("/health")
     def health():

@@ -1,5 +1,7 @@
 """`fit(class_weight=...)` and label checks, on the plain, cached and array paths."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -95,3 +97,33 @@ def test_bad_labels_are_refused_before_training(labels, match):
 def test_bad_class_weight(class_weight, match):
     with pytest.raises(ValueError, match=match):
         dropout_free_model().fit(["good", "bad"], [1, 0], class_weight=class_weight, verbose=0)
+
+
+def test_balanced_warns_about_a_class_absent_from_y():
+    from keras_transfer.data import warn_absent_classes
+
+    y = np.array([0, 0, 1, 1])
+    with pytest.warns(UserWarning, match="class 2 \\(of 3\\) has no example"):
+        class_sample_weights(y, "balanced", 3)
+    with pytest.warns(UserWarning, match="class 'neutral' \\(of 3\\)"):
+        warn_absent_classes(y, 3, label_names=["negative", "positive", "neutral"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        class_sample_weights(y, "balanced", 2)  # every class present: no warning
+
+
+def test_fit_with_balanced_weights_names_the_absent_class():
+    model = kt.EmbeddingClassifier.from_word_vectors(
+        tiny_vectors(), num_classes=3, max_length=8, label_names=["neg", "pos", "neutral"]
+    )
+    texts, labels = sentiment_texts(16)
+    # The warning comes with the argument checks; a bad callback then stops fit before training.
+    with pytest.warns(UserWarning, match="class 'neutral'"), pytest.raises(ValueError):
+        model.fit(texts, labels, class_weight="balanced", callbacks=["not a callback"])
+
+
+def test_test_labels_unseen_in_training_are_named():
+    from keras_transfer.data import warn_unseen_labels
+
+    with pytest.warns(UserWarning, match="label\\(s\\) 'neutral' that the training data does not"):
+        assert warn_unseen_labels(["pos", "neg"], ["pos", "neutral", "neg"]) == ["neutral"]

@@ -67,7 +67,7 @@ def test_adaptation_lowers_the_heldout_loss_and_writes_a_preset(adapted, tiny_pr
         for m in (model, source)
     )
     assert not np.array_equal(adapted_weight, source_weight)
-    assert not [p for p in os.listdir(root) if p.startswith(".adapting_")]  # no leftovers
+    assert not [p for p in os.listdir(root) if p.startswith(".")]  # no temporaries left
 
 
 @pytest.mark.parametrize(

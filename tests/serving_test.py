@@ -100,9 +100,26 @@ def test_bad_model_files(tmp_path, saved_models):
     foreign = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     foreign_path = tmp_path / "foreign.keras"
     foreign.save(foreign_path)
-    with pytest.raises(ValueError, match="no label names"):
+    with pytest.raises(ValueError, match="not a keras_transfer text classifier"):
         kt.Predictor(foreign_path)
     assert foreign_path.exists() and truncated.read_bytes() == data[: len(data) // 2]
+
+
+def test_a_model_saved_without_label_names_predicts_label_ids(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from keras_transfer.serving import create_app
+
+    path = str(tmp_path / "unnamed.keras")
+    model = kt.EmbeddingClassifier.from_word_vectors(tiny_vectors(), max_length=8)
+    model.fit(*sentiment_texts(8), epochs=1, verbose=0, log_root=str(tmp_path / "logs"))
+    model.save(path)
+    result = kt.Predictor(path).predict("a great film")
+    assert set(result["probabilities"]) == {"LABEL_0", "LABEL_1"}
+    client = TestClient(create_app(path))
+    info = client.get("/info").json()
+    assert info["labels"] == ["LABEL_0", "LABEL_1"] and "without label names" in info["labels_note"]
+    assert client.post("/predict", json={"text": "good"}).json()["label"] in info["labels"]
 
 
 def test_label_names_are_checked():
@@ -134,6 +151,8 @@ def test_endpoints(client):
     [
         ("/predict", {}, "text"),
         ("/predict", {"text": ""}, "at least 1 character"),
+        ("/predict", {"text": " \n\t"}, "blank"),
+        ("/predict_batch", {"texts": ["good", "  "]}, "blank"),
         ("/predict", {"text": 5}, "string"),
         ("/predict", {"text": "ok", "extra": 1}, "Extra inputs"),
         ("/predict_batch", {"texts": "good"}, "list"),
@@ -169,6 +188,15 @@ def test_lone_surrogate_gets_422(client):
     assert client.post("/predict", json={"text": "still fine"}).status_code == 200
 
 
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_predictor_refuses_blank_texts(saved_models, text):
+    predictor = kt.Predictor(saved_models["embedding"])
+    with pytest.raises(ValueError, match="`text` must not be blank"):
+        predictor.predict(text)
+    with pytest.raises(ValueError, match="texts\\[1\\]"):
+        predictor.predict_batch(["good", text])
+
+
 def test_predict_batch_refuses_a_single_string(saved_models):
     with pytest.raises(ValueError, match="not a single string"):
         kt.Predictor(saved_models["embedding"]).predict_batch("abc")
@@ -191,6 +219,9 @@ def test_cli_predict(saved_models, capsys):
     assert lines[0]["label"] in ("negative", "positive")
     assert main(["predict", "--model", "nope.keras", "x"]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert main(["predict", "--model", saved_models["embedding"], "good", " "]) == 2
+    captured = capsys.readouterr()
+    assert "must not be blank" in captured.err and not captured.out
 
 
 def test_real_uvicorn_process_under_concurrent_load(saved_models):

@@ -208,6 +208,15 @@ def test_load_conll_errors_give_the_line(tmp_path):
         kt.load_conll(write(tmp_path / "empty.conll", "\n\n"))
 
 
+def test_load_conll_skips_a_byte_order_mark_and_refuses_two_tokens_a_line(tmp_path):
+    path = tmp_path / "bom.conll"
+    path.write_bytes("-DOCSTART- O\n\nJohn B-PER\nlives O\n".encode("utf-8-sig"))
+    assert kt.load_conll(path) == ([["John", "lives"]], [["B-PER", "O"]])
+    pairs = write(tmp_path / "pairs.conll", "John B-PER\nlives O in O\n")
+    with pytest.raises(ValueError, match="Line 2 of .*pairs.conll has 4 columns .* has 2"):
+        kt.load_conll(pairs)
+
+
 def test_iob1_is_refused_or_repaired_to_bio(tmp_path):
     path = write(
         tmp_path / "iob1.conll", "The O\nMad I-ORG\nCapsule I-ORG\nand O\nX I-PER\nY B-PER\n"

@@ -112,7 +112,7 @@ def test_killed_train_resumes_to_the_same_weights(tmp_path, data_file, dropout_f
 
     resumed = tmp_path / "resumed.keras"
     process = subprocess.Popen(command(resumed), env=env, stdout=subprocess.PIPE, text=True)
-    metadata = tmp_path / "resumed_run" / "backup" / "training_metadata.json"
+    metadata = tmp_path / "resumed_run" / "backup" / "backup.json"
     deadline = time.time() + 240
     while not metadata.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.02)
@@ -121,7 +121,7 @@ def test_killed_train_resumes_to_the_same_weights(tmp_path, data_file, dropout_f
     assert process.returncode == -signal.SIGKILL and not resumed.exists()
     again = subprocess.run(command(resumed), env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert again.stdout.startswith("Resuming full")
+    assert again.stdout.startswith("Resuming from epoch 1: full")
     _, stderr = done.communicate(timeout=300)
     assert done.returncode == 0, stderr[-3000:]
 
@@ -143,3 +143,55 @@ def test_train_data_parallel(tmp_path, capsys, data_file, tiny_preset):
         assert code == 2 and "KERAS_BACKEND=jax" in stderr and not out.exists()
     else:
         assert code == 0 and out.exists(), stderr[-3000:]
+
+
+def test_train_zero_shot_saves_the_model_built_from_the_label_names(
+    tmp_path, capsys, data_file, tiny_preset
+):
+    out = tmp_path / "zero_shot.keras"
+    args = train_args(data_file, tiny_preset, out, "--strategy", "zero_shot")
+    args.remove("--max-length")
+    args.remove("8")  # the default: the tiny preset's position limit (64), not 128
+    code, stdout, stderr = run_main(capsys, *args)
+    assert code == 0, stderr[-3000:]
+    assert "nothing to train" in stdout and not (tmp_path / "zero_shot_run").exists()
+    model = keras.saving.load_model(out)
+    assert model.label_names == ["neg", "pos"] and model.preprocessor.sequence_length == 64
+
+
+def test_train_refuses_a_backup_of_another_run_unless_restart(
+    tmp_path, capsys, data_file, tiny_preset
+):
+    out = tmp_path / "frozen.keras"
+    backup = tmp_path / "frozen_run" / "backup"
+    backup.mkdir(parents=True)
+    state = {"epoch": 1, "weights": "epoch-1.weights.h5", "sha256": "0", "fingerprint": "other"}
+    (backup / "backup.json").write_text(json.dumps(state))
+    (backup / "epoch-1.weights.h5").write_bytes(b"weights of another run")
+    args = train_args(data_file, tiny_preset, out, "--strategy", "frozen", "--epochs", "1")
+    code, stdout, stderr = run_main(capsys, *args)
+    assert code == 2 and "other data or arguments" in stderr and "--restart" in stderr
+    assert (backup / "backup.json").exists() and not out.exists()
+    code, stdout, stderr = run_main(capsys, *args, "--restart")
+    assert code == 0, stderr[-3000:]
+    assert stdout.startswith("Training frozen") and out.exists()
+    assert not (tmp_path / "frozen_run").exists()
+
+
+def test_train_reports_a_full_disk_in_one_line(
+    tmp_path, capsys, data_file, tiny_preset, monkeypatch
+):
+    import errno
+
+    from keras_transfer import atomic
+
+    class Usage:
+        free = 1000
+
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda path: Usage)
+    out = tmp_path / "frozen.keras"
+    args = train_args(data_file, tiny_preset, out, "--strategy", "frozen", "--epochs", "1")
+    code, _, stderr = run_main(capsys, *args)
+    assert code == 1 and f"[Errno {errno.ENOSPC}]" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: Not enough disk space")
+    assert not out.exists()

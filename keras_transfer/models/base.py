@@ -145,7 +145,11 @@ class TransferModel(keras_hub.models.Task):
             # As sample weights, so that the text, cached and array paths all
             # weigh the same examples the same way.
             kwargs["sample_weight"] = data.class_sample_weights(
-                y, class_weight, self.num_classes, kwargs.get("sample_weight")
+                y,
+                class_weight,
+                self.num_classes,
+                kwargs.get("sample_weight"),
+                label_names=getattr(self, "label_names", None),
             )
             class_weight = None
         elif class_weight == "balanced":
@@ -342,6 +346,8 @@ class TransferModel(keras_hub.models.Task):
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         data.check_texts(x, y, name="x")
+        if y is not None and not _is_dataset(y):
+            y = self._check_labels(y, "y")  # as `fit`: ids in [0, num_classes), whole numbers
         if self.tokenizes_texts and data.is_text_array(x) and y is not None and not args:
             ds, _ = self.text_dataset(
                 x,

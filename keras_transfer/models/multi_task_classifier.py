@@ -123,19 +123,20 @@ class MultiTaskClassifier(TransferModel):
             self.compile()
 
     @classmethod
-    def from_preset(cls, preset=None, tasks=None, strategy="full", max_length=128, **kwargs):
+    def from_preset(cls, preset=None, tasks=None, strategy="full", max_length=None, **kwargs):
         """Build from a pretrained model (default: the bundled all-MiniLM-L6-v2).
 
         Args:
             preset: as `TransformerClassifier.from_preset`.
             tasks: `{task_name: num_classes}`.
             strategy: `"full"`, `"frozen"`, `"last_n"`, `"lora"` or `"scratch"`.
-            max_length: tokens per text.
+            max_length: tokens per text (default 128, or the preset's position
+                limit when it is lower).
             **kwargs: `pooling` (default: the preset's, as
                 `TransformerClassifier`), `unfreeze_last`, `lora_rank`,
                 `loss_weights`, `label_names`, `hidden_units`, `dropout`, `name`.
         """
-        check_int("max_length", max_length, minimum=2)
+        check_int("max_length", max_length, minimum=2, allow_none=True)
         _check_tasks(tasks)
         backbone, preprocessor = load_backbone_and_preprocessor(
             preset, sequence_length=max_length, load_weights=strategy != "scratch"

@@ -113,16 +113,17 @@ class SetFitClassifier(TransferModel):
             self.compile()
 
     @classmethod
-    def from_preset(cls, preset=None, num_classes=2, max_length=128, **kwargs):
+    def from_preset(cls, preset=None, num_classes=2, max_length=None, **kwargs):
         """Build from a sentence encoder (default: the bundled all-MiniLM-L6-v2).
 
         Args:
             preset: as `TransformerClassifier.from_preset`.
             num_classes: int >= 2.
-            max_length: tokens per text.
+            max_length: tokens per text (default 128, or the preset's position
+                limit when it is lower).
             **kwargs: `label_names`, `name`.
         """
-        check_int("max_length", max_length, minimum=2)
+        check_int("max_length", max_length, minimum=2, allow_none=True)
         backbone, preprocessor = load_backbone_and_preprocessor(preset, sequence_length=max_length)
         return cls(backbone=backbone, preprocessor=preprocessor, num_classes=num_classes, **kwargs)
 
@@ -178,6 +179,8 @@ class SetFitClassifier(TransferModel):
                 "`class_weight` must be 'balanced' or None for the logistic-regression head. "
                 f"Received: class_weight={class_weight!r}"
             )
+        if class_weight == "balanced":
+            data.warn_absent_classes(y, self.num_classes, self.label_names)
         texts = [str(t) for t in x]
         seed = data.shuffle_seed() if seed is None else seed
         pairs = self._pairs(texts, y, num_iterations, seed, batch_size)

@@ -15,7 +15,7 @@ from keras_transfer.models.token_classifier_preprocessor import (
     IGNORE,
     TokenClassifierPreprocessor,
 )
-from keras_transfer.presets import load_backbone_and_preprocessor
+from keras_transfer.presets import default_max_length, load_backbone_and_preprocessor
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.strategies import STRATEGIES
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
@@ -114,7 +114,7 @@ class TokenClassifier(TransferModel):
             self.compile()
 
     @classmethod
-    def from_preset(cls, preset=None, tag_names=None, strategy="full", max_length=128, **kwargs):
+    def from_preset(cls, preset=None, tag_names=None, strategy="full", max_length=None, **kwargs):
         """Build from a pretrained model.
 
         Args:
@@ -125,11 +125,14 @@ class TokenClassifier(TransferModel):
             tag_names: the tags (required), e.g. from the training data.
             strategy: `"full"`, `"frozen"`, `"last_n"`, `"lora"` or `"scratch"`.
             max_length: sub-word tokens per sentence, `[CLS]` and `[SEP]`
-                included (at most the model's position limit).
+                included (at most the model's position limit; default 128, or
+                the limit when it is lower).
             **kwargs: `unfreeze_last`, `lora_rank`, `dropout`, `name`.
         """
-        check_int("max_length", max_length, minimum=3)
+        check_int("max_length", max_length, minimum=3, allow_none=True)
         check_tag_names(tag_names)
+        if max_length is None:
+            max_length = default_max_length(preset)
         backbone, text_preprocessor = load_backbone_and_preprocessor(
             preset, sequence_length=max_length, load_weights=strategy != "scratch"
         )

@@ -7,7 +7,11 @@ from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import pooled_output
 from keras_transfer.optimizers import LayerwiseAdam, layerwise_multipliers
-from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
+from keras_transfer.presets import (
+    check_max_length,
+    load_backbone_and_preprocessor,
+    preset_pooling,
+)
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.strategies import STRATEGIES
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
@@ -78,7 +82,7 @@ class TransformerClassifier(TransferModel):
         self.check_num_classes(num_classes)
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
-        _check_length(preprocessor, backbone)
+        check_max_length(getattr(preprocessor, "sequence_length", None), backbone)
         unfreeze_last, lora_rank = setup_strategy(backbone, strategy, unfreeze_last, lora_rank)
 
         label_names = self.check_label_names(label_names, num_classes)
@@ -124,7 +128,7 @@ class TransformerClassifier(TransferModel):
         preset=None,
         num_classes=2,
         strategy="full",
-        max_length=128,
+        max_length=None,
         pooling="auto",
         **kwargs,
     ):
@@ -139,14 +143,15 @@ class TransformerClassifier(TransferModel):
             strategy: `"full"`, `"frozen"`, `"last_n"`, `"lora"` or `"scratch"`
                 (same architecture and tokenizer, random weights).
             max_length: tokens per text, at most the model's position limit
-                (128 by default; 64 is plenty for short texts).
+                (default 128, or the limit when it is lower; 64 is plenty for
+                short texts).
             pooling: `"cls"`, `"mean"`, or `"auto"` (default): mean for a
                 sentence-transformers folder whose pooling config says mean
                 (as all-MiniLM-L6-v2's does), else the [CLS] vector.
             **kwargs: `unfreeze_last`, `lora_rank`, `label_names`, `hidden_units`,
                 `dropout`, `name`.
         """
-        check_int("max_length", max_length, minimum=2)
+        check_int("max_length", max_length, minimum=2, allow_none=True)
         backbone, preprocessor = load_backbone_and_preprocessor(
             preset, sequence_length=max_length, load_weights=strategy != "scratch"
         )
@@ -211,13 +216,3 @@ class TransformerClassifier(TransferModel):
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
         }
-
-
-def _check_length(preprocessor, backbone):
-    length = getattr(preprocessor, "sequence_length", None)
-    limit = getattr(backbone, "max_sequence_length", None)
-    if length is not None and limit is not None and length > limit:
-        raise ValueError(
-            f"`max_length` must not exceed the model's position limit ({limit}). "
-            f"Received: max_length={length}"
-        )

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from keras_transfer.checks import check_int
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import (
     check_encoder_inputs,
@@ -10,6 +11,10 @@ from keras_transfer.models.sentence_encoder import (
     sentence_embedding,
 )
 from keras_transfer.presets import load_backbone_and_preprocessor
+
+# Logits are `scale` times a cosine similarity: at most this, so that the
+# softmax never overflows (float32 holds e^88, and keeps the max subtracted).
+MAX_SCALE = 1e4
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
@@ -30,7 +35,8 @@ class ZeroShotClassifier(TransferModel):
         label_names: the classes, in id order (two or more distinct strings).
         template: a format string with one `{}` for the label name.
         scale: the inverse temperature applied to the cosine similarities
-            (20 by default: a similarity gap of 0.1 gives odds of e^2 ≈ 7.4).
+            (20 by default: a similarity gap of 0.1 gives odds of e^2 ≈ 7.4);
+            at most 1e4.
 
     Example:
     >>> import keras_transfer as kt
@@ -66,8 +72,15 @@ class ZeroShotClassifier(TransferModel):
                 "`template` must be a string with exactly one `{}` for the label name. "
                 f"Received: template={template!r}"
             )
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-            raise ValueError(f"`scale` must be a positive number. Received: scale={scale!r}")
+        if (
+            isinstance(scale, bool)
+            or not isinstance(scale, (int, float))
+            or not 0 < scale <= MAX_SCALE  # also refuses NaN and infinity
+        ):
+            raise ValueError(
+                f"`scale` must be a number in (0, {MAX_SCALE:g}]: larger scales overflow the "
+                f"softmax. Received: scale={scale!r}"
+            )
         backbone.trainable = False
 
         # === Layers ===
@@ -104,15 +117,17 @@ class ZeroShotClassifier(TransferModel):
             self.compile()
 
     @classmethod
-    def from_preset(cls, preset=None, label_names=None, max_length=128, **kwargs):
+    def from_preset(cls, preset=None, label_names=None, max_length=None, **kwargs):
         """Build from a sentence encoder (default: the bundled all-MiniLM-L6-v2).
 
         Args:
             preset: as `TransformerClassifier.from_preset`.
             label_names: the classes, in id order.
-            max_length: tokens per text.
+            max_length: tokens per text (default 128, or the preset's position
+                limit when it is lower).
             **kwargs: `template`, `scale`, `name`.
         """
+        check_int("max_length", max_length, minimum=2, allow_none=True)
         backbone, preprocessor = load_backbone_and_preprocessor(preset, sequence_length=max_length)
         return cls(backbone=backbone, preprocessor=preprocessor, label_names=label_names, **kwargs)
 
