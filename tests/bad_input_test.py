@@ -145,7 +145,7 @@ API_CASES = [
     ("model file missing", saved_file("missing"), "does not exist"),
     ("model not an archive", saved_file("not an archive"), "not a Keras archive"),
     ("model truncated", saved_file("truncated"), "truncated or corrupt"),
-    ("model of another kind", saved_file("foreign"), "no label names"),
+    ("model of another kind", saved_file("foreign"), "not a keras_transfer text classifier"),
     ("predict_batch one string", predictor_batch("abc"), "not a single string"),
     ("predict_batch non-string", predictor_batch(["ok", 3]), r"texts\[1\]=3"),
     # comparison
