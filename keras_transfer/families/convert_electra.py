@@ -26,11 +26,12 @@ class ElectraTextClassifierPreprocessor(keras_hub.models.BertTextClassifierPrepr
     for ELECTRA presets.
 
     Example:
+    >>> import keras
     >>> import keras_hub
     >>> tokenizer = keras_hub.models.ElectraTokenizer(
     ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good"])
-    >>> ElectraTextClassifierPreprocessor(tokenizer, sequence_length=4)(["good"])[
-    ...     "token_ids"].tolist()
+    >>> tokens = ElectraTextClassifierPreprocessor(tokenizer, sequence_length=4)(["good"])
+    >>> keras.ops.convert_to_numpy(tokens["token_ids"]).tolist()
     [[2, 5, 3, 0]]
     """
 
