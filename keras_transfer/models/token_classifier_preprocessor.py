@@ -99,17 +99,13 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
         }
 
     def special_ids(self):
-        """`(start, end, pad, unknown)` token ids: [CLS]/[SEP] or <s>/</s>, by family."""
+        """`(start, end, pad, unknown)` token ids: [CLS]/[SEP] or <s>/</s>, by family.
+
+        keras-hub names every family's [CLS] or <s> `start_token` and its
+        [SEP] or </s> `end_token`, as the text-classifier packer reads them."""
         tokenizer = self.tokenizer
-        ids = []
-        for names in (
-            ("cls_token_id", "start_token_id"),
-            ("sep_token_id", "end_token_id"),
-            ("pad_token_id",),
-            ("unk_token_id",),
-        ):
-            value = next((getattr(tokenizer, n) for n in names if _has_id(tokenizer, n)), None)
-            ids.append(value)
+        names = ("start_token_id", "end_token_id", "pad_token_id", "unk_token_id")
+        ids = [getattr(tokenizer, n) if _has_id(tokenizer, n) else None for n in names]
         if ids[3] is None:
             ids[3] = _unknown_id(tokenizer)
         if None in ids[:3]:
