@@ -1,8 +1,18 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# One cache folder for the session, read when `keras_transfer` is imported: on
+# JAX it keeps compiled programs, so the many tiny models of the suite that
+# share an architecture compile once. Each test still gets its own feature
+# cache (`_isolated`).
+_SESSION_CACHE = tempfile.mkdtemp(prefix="keras_transfer_test_cache_")
+os.environ["KERAS_TRANSFER_CACHE"] = _SESSION_CACHE
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +54,19 @@ def tiny_preset(tmp_path_factory):
     backbone.save_to_preset(path)
     keras_hub.models.BertTokenizer(vocabulary=vocab).save_to_preset(path)
     return path
+
+
+# Docstring examples that load the bundled pretrained encoder (22 M weights):
+# they run with the `large` tests (`pytest -m large`), not in the default suite.
+REAL_MODEL_DOCTESTS = (
+    "keras_transfer.models.transformer_classifier.TransformerClassifier",
+    "keras_transfer.models.zero_shot_classifier.ZeroShotClassifier",
+    "keras_transfer.models.multi_task_classifier.MultiTaskClassifier",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.name in REAL_MODEL_DOCTESTS:
+            item.add_marker(pytest.mark.large)

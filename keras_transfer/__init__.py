@@ -4,7 +4,9 @@ Importing the package imports Keras and keras-hub and registers the toolkit's
 serializable classes (models, layers, schedules, optimizers, metrics), so that
 `keras.saving.load_model` reads a saved model right after `import
 keras_transfer`. TensorFlow's C++ start-up notes are silenced during that
-import unless `TF_CPP_MIN_LOG_LEVEL` is set. Everything else loads on first use.
+import unless `TF_CPP_MIN_LOG_LEVEL` is set. On the JAX backend it turns on
+JAX's persistent compilation cache (`keras_transfer.compilation_cache`).
+Everything else loads on first use.
 """
 
 import importlib
@@ -62,6 +64,7 @@ def _import_keras_quietly():
 
 
 _import_keras_quietly()
+importlib.import_module("keras_transfer.compilation_cache").enable_compilation_cache()
 for _module in _SERIALIZABLE:
     importlib.import_module(_module)
 

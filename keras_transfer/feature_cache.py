@@ -58,10 +58,9 @@ def disk_limit_bytes():
 
 def default_cache_dir():
     """`$KERAS_TRANSFER_CACHE/features`, or `~/.cache/keras_transfer/features`."""
-    root = os.environ.get("KERAS_TRANSFER_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "keras_transfer"
-    )
-    return os.path.join(root, "features")
+    from keras_transfer.platform import cache_root
+
+    return os.path.join(cache_root(), "features")
 
 
 def check_cache_mode(cache_features):

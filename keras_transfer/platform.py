@@ -109,3 +109,11 @@ def log_dir(experiment, root=None):
             raise ValueError(
                 f"Cannot create the run folder {path!r} ({e.strerror}). Received: root={root!r}"
             ) from None
+
+
+def cache_root():
+    """`$KERAS_TRANSFER_CACHE`, or `~/.cache/keras_transfer`: where the toolkit
+    keeps what it can recompute (frozen features, compiled programs)."""
+    return os.environ.get("KERAS_TRANSFER_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "keras_transfer"
+    )
