@@ -21,9 +21,10 @@ child process before any library loads (each is read once, at start-up):
   `MKL_VERBOSE=1` names the code path on the first call (an AMD EPYC reads
   "Intel(R) Architecture processors").
 - `ATEN_CPU_CAPABILITY=avx2`: PyTorch's own vectorised kernels. Verified in pytorch/pytorch
-  `aten/src/ATen/native/DispatchStub.cpp` (`compute_cpu_capability` reads it with `getenv`;
-  accepted values include "avx2", "avx512", "default"); `torch.backends.cpu.get_cpu_capability()`
-  returns the choice ("AVX2" with the cap).
+  `aten/src/ATen/native/DispatchStub.cpp` (`compute_cpu_capability` reads it with `getenv`, an
+  invalid value is ignored with a warning; "avx2", "avx512", "default" are strings in
+  `libtorch_cpu.so`); `torch.backends.cpu.get_cpu_capability()` returns the choice (checked:
+  "DEFAULT" with `ATEN_CPU_CAPABILITY=default`, "AVX2" with avx2).
 - `XLA_FLAGS=--xla_cpu_max_isa=AVX2`: XLA:CPU's LLVM code generation (jax; TensorFlow only
   under `jit_compile`). Verified in openxla/xla `xla/debug_options_flags.cc` ("Maximum ISA that
   XLA:CPU LLVM backend will codegen ... Available values: SSE4_2, AVX, AVX2, AVX512,
@@ -34,7 +35,8 @@ child process before any library loads (each is read once, at start-up):
   XLA calls from libraries (Eigen, YNNPACK) are not covered by this flag as far as we checked.
 
 TensorFlow's own (non-oneDNN) kernels are compiled for the wheel's baseline, not dispatched at
-run time: its start-up message lists AVX2/AVX512F as instructions those kernels do not use.
+run time: its start-up log says so ("To enable the following instructions: AVX2 FMA, in other
+operations, rebuild TensorFlow", on this AVX2 machine), so no variable caps or uncaps them.
 """
 
 import os
