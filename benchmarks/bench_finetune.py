@@ -31,8 +31,18 @@ text: `kt.Predictor` on the saved model for ours, tokenizer + forward under
 sets. The heads differ (ours: mean pooling, Dense 128, softmax; HF: BERT pooler
 + Linear); the encoder is the same.
 
-The last line is `train_ratio=<r> infer_ratio=<r>`: for the best of our
-backends, its worse ratio to HF over the two text sets.
+Every side runs twice (`--isa native,avx2`, the default): natively, and with
+the instruction set of every library capped to AVX2, the Hugging Face side
+included (`cpu.capped_env`: oneDNN, MKL, ATen, XLA), so an AVX-512 machine
+measures what an AVX2 laptop sees. Each child prints what its libraries
+dispatch to (`cpu.isa_evidence`). On a CPU without AVX-512 the two are the
+same: the default runs once and labels the table avx2. The CPU model and flags
+head the output; one table per setting, ratios vs HF measured in that setting.
+
+The last line is `train_ratio=<r> infer_ratio=<r>` for the AVX2 setting (the
+line before it, `native: train_ratio=<r> infer_ratio=<r>`, for the native
+one): for the best of our backends, its worse ratio to HF over the two text
+sets.
 """
 
 import argparse
@@ -43,6 +53,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from cpu import describe_cpu, env_for, isa_evidence, isa_settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIDES = ("hf", "ours-tensorflow", "ours-jax", "ours-torch")
@@ -215,67 +227,50 @@ def hf_set(name, args):
     return result
 
 
+def side_backend(side):
+    return "torch" if side == "hf" else side.rsplit("-", 1)[-1]
+
+
 def child(args):
+    evidence = isa_evidence(side_backend(args.side))
+    print(f"ISA {args.side}: {evidence}", file=sys.stderr, flush=True)
     run = hf_set if args.side == "hf" else keras_set
     result = {name: run(name, args) for name in SETS}
+    result["isa"] = evidence
     result["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sides", default=",".join(SIDES))
-    parser.add_argument("--steps", type=int, default=24, help="training steps per epoch")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--test-size", type=int, default=512)
-    parser.add_argument("--latency-texts", type=int, default=50)
-    parser.add_argument("--dtype-policy", default="", help="e.g. mixed_bfloat16 (ours only)")
-    parser.add_argument("--quick", action="store_true", help="a smaller run (under 4 minutes)")
-    parser.add_argument("--side", help=argparse.SUPPRESS)
-    parser.add_argument("--tmp", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.quick:
-        args.steps, args.test_size, args.max_length, args.latency_texts = 6, 128, 64, 20
-    if args.side:
-        return child(args)
-
+def run_side(side, setting, args):
+    """One side in its own process, in ISA `setting`; returns its RESULT."""
     import tempfile
 
-    started = time.perf_counter()
-    results = {}
-    for side in args.sides.split(","):
-        if side not in SIDES:
-            raise SystemExit(f"--sides: unknown side {side!r}; choose from {', '.join(SIDES)}")
-        backend = side.rsplit("-", 1)[-1] if side != "hf" else "torch"
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-        command = [
-            sys.executable,
-            os.path.abspath(__file__),
-            f"--side={side}",
-            f"--tmp={tempfile.mkdtemp()}",
-            f"--steps={args.steps}",
-            f"--batch-size={args.batch_size}",
-            f"--max-length={args.max_length}",
-            f"--test-size={args.test_size}",
-            f"--latency-texts={args.latency_texts}",
-            f"--dtype-policy={args.dtype_policy}",
-        ]
-        out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
-        lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
-        if out.returncode or not lines:
-            print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
-            raise SystemExit(f"{side} failed (exit {out.returncode})")
-        results[side] = json.loads(lines[-1][len("RESULT ") :])
-        print(f"{side}: {results[side]}", file=sys.stderr, flush=True)
-
-    hf = results.get("hf")
-    print(
-        f"\n{args.steps} steps x batch {args.batch_size} per epoch, max length {args.max_length}, "
-        f"bundled all-MiniLM-L6-v2, inference on {args.test_size} held-out texts per set"
-        f"{', dtype policy ' + args.dtype_policy if args.dtype_policy else ''}; "
-        f"{time.perf_counter() - started:.0f} s in all\n"
+    env = env_for(
+        setting, dict(os.environ, KERAS_BACKEND=side_backend(side), TF_CPP_MIN_LOG_LEVEL="3")
     )
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        f"--side={side}",
+        f"--tmp={tempfile.mkdtemp()}",
+        f"--steps={args.steps}",
+        f"--batch-size={args.batch_size}",
+        f"--max-length={args.max_length}",
+        f"--test-size={args.test_size}",
+        f"--latency-texts={args.latency_texts}",
+        f"--dtype-policy={args.dtype_policy}",
+    ]
+    out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if out.returncode or not lines:
+        print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
+        raise SystemExit(f"{side} ({setting}) failed (exit {out.returncode})")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def table(results):
+    """Prints one setting's table; returns (train_ratio, infer_ratio), or None without HF."""
+    hf = results.get("hf")
     print(
         "| side | reviews train ex/s | vs HF | reviews inference ex/s | vs HF | short train ex/s "
         "| vs HF | short inference ex/s | vs HF | 1-text latency ms | peak RSS MB | vs HF "
@@ -305,19 +300,82 @@ def main():
             f"| {cell(side, 'peak_rss_mb')} "
             f"| {r['reviews']['fit_s']:.0f} / {r['short']['fit_s']:.0f} |"
         )
+    print()
+    for side, r in results.items():
+        print(f"- {side}: {r['isa']}")
     ours = [side for side in results if side != "hf"]
-    if hf and ours:
-        worst = {
-            kind: {side: min(ratio(side, s, kind) for s in SETS) for side in ours}
-            for kind in ("train_eps", "infer_eps")
-        }
-        best_train = max(ours, key=lambda s: worst["train_eps"][s])
-        best_infer = max(ours, key=lambda s: worst["infer_eps"][s])
-        print(f"\nBest backend: {best_train} for training, {best_infer} for inference")
-        print(
-            f"train_ratio={worst['train_eps'][best_train]:.2f} "
-            f"infer_ratio={worst['infer_eps'][best_infer]:.2f}"
+    if not (hf and ours):
+        return None
+    worst = {
+        kind: {side: min(ratio(side, s, kind) for s in SETS) for side in ours}
+        for kind in ("train_eps", "infer_eps")
+    }
+    best_train = max(ours, key=lambda s: worst["train_eps"][s])
+    best_infer = max(ours, key=lambda s: worst["infer_eps"][s])
+    print(f"\nBest backend: {best_train} for training, {best_infer} for inference")
+    return worst["train_eps"][best_train], worst["infer_eps"][best_infer]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sides", default=",".join(SIDES))
+    parser.add_argument("--isa", default="native,avx2", help="native, avx2 (capped) or both")
+    parser.add_argument("--steps", type=int, default=24, help="training steps per epoch")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--test-size", type=int, default=512)
+    parser.add_argument("--latency-texts", type=int, default=50)
+    parser.add_argument("--dtype-policy", default="", help="e.g. mixed_bfloat16 (ours only)")
+    parser.add_argument("--quick", action="store_true", help="a smaller run (under 4 minutes)")
+    parser.add_argument("--side", help=argparse.SUPPRESS)
+    parser.add_argument("--tmp", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.test_size, args.max_length, args.latency_texts = 6, 128, 64, 20
+    if args.side:
+        return child(args)
+
+    sides = args.sides.split(",")
+    for side in sides:
+        if side not in SIDES:
+            raise SystemExit(f"--sides: unknown side {side!r}; choose from {', '.join(SIDES)}")
+    settings, note = isa_settings(args.isa)
+    print(describe_cpu(), flush=True)
+    if note:
+        print(note, flush=True)
+    started = time.perf_counter()
+    results = {}
+    for setting in settings:
+        results[setting] = {}
+        for side in sides:
+            results[setting][side] = run_side(side, setting, args)
+            print(f"{side} ({setting}): {results[setting][side]}", file=sys.stderr, flush=True)
+
+    print(
+        f"\n{args.steps} steps x batch {args.batch_size} per epoch, max length {args.max_length}, "
+        f"bundled all-MiniLM-L6-v2, inference on {args.test_size} held-out texts per set"
+        f"{', dtype policy ' + args.dtype_policy if args.dtype_policy else ''}; "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
+    ratios = {}
+    for setting in settings:
+        label = (
+            "native (every instruction set of this CPU)" if setting == "native" else "avx2 (capped)"
         )
+        print(f"\n### {label}{': ' + note if note else ''}\n")
+        ratios[setting] = table(results[setting])
+    final = ratios[settings[-1]]
+    if final is None:
+        return
+    print()
+    for setting in settings[:-1]:
+        if ratios[setting] is not None:
+            train, infer = ratios[setting]
+            print(f"{setting}: train_ratio={train:.2f} infer_ratio={infer:.2f}")
+    if settings == ["avx2"] and "native" in args.isa.split(","):
+        # No AVX-512 here: the one run is both settings.
+        print(f"native: train_ratio={final[0]:.2f} infer_ratio={final[1]:.2f}")
+    print(f"train_ratio={final[0]:.2f} infer_ratio={final[1]:.2f}")
 
 
 if __name__ == "__main__":
