@@ -197,6 +197,7 @@ class TransferModel(keras_hub.models.Task):
                     *validation_data,
                     batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
                 )
+        self._build_optimizer()
         return super().fit(
             x,
             y,
@@ -205,6 +206,24 @@ class TransferModel(keras_hub.models.Task):
             validation_split=validation_split,
             **kwargs,
         )
+
+    def _build_optimizer(self):
+        """Create the optimizer's variables eagerly, before `fit` traces its step.
+
+        On TensorFlow, Keras creates them while tracing the train step, where
+        each variable costs tens of milliseconds: seconds for a transformer, at
+        every new model. The other backends build them eagerly already."""
+        optimizer = getattr(self, "optimizer", None)
+        if (
+            keras.backend.backend() != "tensorflow"
+            or optimizer is None
+            or optimizer.built
+            or not self.built
+            or not self.fit_uses_optimizer
+        ):
+            return
+        with self.distribute_strategy.scope():
+            optimizer.build(self.trainable_variables)
 
     def mandatory_callbacks(self, callbacks, experiment, log_root, has_validation):
         """`callbacks` plus the mandatory ones, logging to `<log_root>/<experiment>_<time>`
