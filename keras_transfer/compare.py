@@ -98,9 +98,11 @@ def compare_strategies(
 
     Columns: strategy, description, f1_macro, accuracy, precision_macro,
     recall_macro, train_seconds, inference_examples_per_s, trainable_params,
-    total_params, epochs_run, best_epoch, learning_rate, max_epochs, seeds,
-    log_dir (and `accuracy_std`, `f1_macro_std` when `seeds > 1`). Confusion
-    matrices, per-epoch histories and the recommendation are in `table.attrs`.
+    total_params, epochs_run, best_epoch, learning_rate, max_epochs, at_ceiling
+    (1.0 where the best epoch was the last one allowed: still improving; the
+    share of seeds with `seeds > 1`), seeds, log_dir (and `accuracy_std`,
+    `f1_macro_std` when `seeds > 1`). Confusion matrices, per-epoch histories
+    and the recommendation are in `table.attrs`.
 
     Example:
     >>> import keras_transfer as kt
@@ -225,8 +227,6 @@ def compare_strategies(
         probabilities = model.predict(x_test, batch_size=predict_batch, verbose=0)
         inference = len(x_test) / (time.perf_counter() - start)
         params = trainable_summary(model).iloc[-1]
-        losses = history.history["loss"] if history is not None else []  # zero_shot: none
-        monitored = history.history.get("val_loss", losses) if history is not None else []
         row = {
             "strategy": strategy,
             "description": STRATEGIES[strategy].description,
@@ -234,11 +234,9 @@ def compare_strategies(
             "inference_examples_per_s": inference,
             "trainable_params": int(params["trainable_params"]),
             "total_params": int(params["total_params"]),
-            "epochs_run": len(losses),
-            "best_epoch": int(np.argmin(monitored)) + 1 if len(monitored) else 0,
-            "best_val_loss": float(np.min(monitored)) if len(monitored) else float("nan"),
+            # zero_shot trains nothing: no history, no epochs.
+            **reports.epoch_fields(history, max_epochs),
             "learning_rate": recipe.learning_rate,
-            "max_epochs": max_epochs,
             "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
         }
         state.add(
@@ -259,7 +257,8 @@ def compare_strategies(
             print(
                 f" macro F1 {r['f1_macro']:.3f}  accuracy {r['accuracy']:.3f}  "
                 f"{train_seconds:.0f} s  {row['trainable_params']:,} trainable  "
-                f"{row['epochs_run']} epochs (best {row['best_epoch']})",
+                f"{row['epochs_run']} epochs (best {row['best_epoch']})"
+                f"{', still improving' if row['at_ceiling'] else ''}",
                 flush=True,
             )
         del model

@@ -77,7 +77,8 @@ def compare_ner(
     entity_recall, entity_f1_macro (mean over entity types), token_accuracy
     (over words), train_seconds, inference_sentences_per_s,
     trainable_params, total_params, epochs_run, best_epoch, learning_rate,
-    max_epochs, log_dir. Per-type reports and histories are in `table.attrs`.
+    max_epochs, at_ceiling (1.0: the best epoch was the last one allowed), log_dir.
+    Per-type reports and histories are in `table.attrs`.
 
     Example:
     >>> import keras_transfer as kt
@@ -276,7 +277,6 @@ def compare_ner(
                 predicted = model.predict(test_words, batch_size=max(batch_size, 32))
                 inference = len(test_words) / (time.perf_counter() - start)
                 params = trainable_summary(model).iloc[-1]
-                monitored = history.history.get("val_loss", history.history["loss"])
                 add(
                     {
                         "strategy": strategy,
@@ -285,11 +285,8 @@ def compare_ner(
                         "inference_sentences_per_s": inference,
                         "trainable_params": int(params["trainable_params"]),
                         "total_params": int(params["total_params"]),
-                        "epochs_run": len(history.history["loss"]),
-                        "best_epoch": int(np.argmin(monitored)) + 1,
-                        "best_val_loss": float(np.min(monitored)),
+                        **reports.epoch_fields(history, max_epochs),
                         "learning_rate": recipe.learning_rate,
-                        "max_epochs": max_epochs,
                         "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
                     },
                     predicted,
@@ -304,7 +301,8 @@ def compare_ner(
                         f" entity F1 {r['entity_f1']:.3f}  "
                         f"token accuracy {r['token_accuracy']:.3f}  "
                         f"{train_seconds:.0f} s  {r['trainable_params']:,} trainable  "
-                        f"{r['epochs_run']} epochs (best {r['best_epoch']})",
+                        f"{r['epochs_run']} epochs (best {r['best_epoch']})"
+                        f"{', still improving' if r['at_ceiling'] else ''}",
                         flush=True,
                     )
                 del model

@@ -8,6 +8,7 @@ import numpy as np
 from keras_transfer.atomic import check_free_space, write_file
 
 REFERENCE_ROWS = ("majority", "tfidf_logreg", "most_frequent_tag")
+CEILING_NOTE = "* best epoch was the last one allowed: still improving when it stopped"
 # (column, heading) of the two scores a table shows first.
 CLASSIFICATION_SCORES = (("f1_macro", "macro F1"), ("accuracy", "accuracy"))
 
@@ -23,6 +24,9 @@ def markdown_table(table, scores=CLASSIFICATION_SCORES):
     """The comparison as a GitHub-markdown table (rounded; mean ± std over seeds).
 
     `scores` are the `(column, heading)` pairs of the two score columns.
+
+    An epoch count marked `*` is a run whose best epoch was the last one
+    allowed (`at_ceiling`): it was still improving when it stopped.
 
     Example:
     >>> import pandas as pd
@@ -42,12 +46,65 @@ def markdown_table(table, scores=CLASSIFICATION_SCORES):
         epochs = "-" if not epochs or (isinstance(epochs, float) and np.isnan(epochs)) else epochs
         if isinstance(epochs, float):
             epochs = f"{epochs:.1f}".rstrip("0").rstrip(".")
+        if _at_ceiling(row):
+            epochs = f"{epochs}*"
         lines.append(
             f"| {row['strategy']} | {_fmt_metric(row, first)} | "
             f"{_fmt_metric(row, second)} | {row['train_seconds']:.0f} | "
             f"{int(row['trainable_params']):,} | {epochs} |"
         )
+    if any(_at_ceiling(row) for _, row in table.iterrows()):
+        lines += ["", CEILING_NOTE]
     return "\n".join(lines) + "\n"
+
+
+def _at_ceiling(row):
+    value = row.get("at_ceiling")
+    return bool(value) and not (isinstance(value, float) and np.isnan(value))
+
+
+def epoch_fields(history, max_epochs):
+    """A trained row's epoch columns from its Keras `History` (or None: nothing
+    trained): epochs run, best epoch and loss on the monitored split
+    (`val_loss`, else `loss`), the most epochs allowed, and `at_ceiling`,
+    1.0 when the best epoch was the last one allowed (the run was still
+    improving when it stopped), else 0.0. Over seeds, the table's mean of
+    `at_ceiling` is the share of runs that stopped so.
+
+    Example:
+    >>> epoch_fields({"loss": [0.9, 0.7, 0.5], "val_loss": [0.8, 0.6, 0.4]}, 3)["at_ceiling"]
+    1.0
+    """
+    history = getattr(history, "history", history) or {}
+    losses = history.get("loss", [])
+    monitored = history.get("val_loss", losses)
+    best = int(np.argmin(monitored)) + 1 if len(monitored) else 0
+    return {
+        "epochs_run": len(losses),
+        "best_epoch": best,
+        "best_val_loss": float(np.min(monitored)) if len(monitored) else float("nan"),
+        "max_epochs": max_epochs,
+        "at_ceiling": float(bool(best) and best == max_epochs),
+    }
+
+
+def ceiling_warning(table):
+    """A sentence naming the strategies whose best epoch was their last allowed
+    one (`at_ceiling`), or "" when every run stopped before its ceiling."""
+    if "at_ceiling" not in table.columns:
+        return ""
+    names = [
+        row["strategy"]
+        for _, row in table.iterrows()
+        if row["strategy"] not in REFERENCE_ROWS and _at_ceiling(row)
+    ]
+    if not names:
+        return ""
+    return (
+        f"Still improving when stopped: {', '.join(names)} (best epoch = the last one "
+        "allowed); their scores are not their best. Allow more epochs (`epochs`, "
+        "--epochs) to see it."
+    )
 
 
 CLASSIFICATION_REFERENCE = ("tfidf_logreg", "TF-IDF + logistic regression", "TF-IDF")
@@ -110,6 +167,9 @@ def recommendation(table, score=CLASSIFICATION_SCORES[0], reference=CLASSIFICATI
                 f"{_capital(long_name)} beats {best['strategy']} by {-gap:.1f} points of "
                 f"{heading}: on this data {short_name} is enough, in a fraction of a second."
             )
+    warning = ceiling_warning(table)
+    if warning:
+        lines.append(warning)
     return " ".join(lines)
 
 

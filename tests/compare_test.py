@@ -269,3 +269,29 @@ def test_default_run_meets_its_bar(tmp_path):
     table = pd.read_csv(tmp_path / "out" / "results.csv")
     assert check(table, time.perf_counter() - start) == []
     assert result.stderr.strip() == ""  # no TensorFlow start-up noise
+
+
+def test_a_run_stopped_at_its_ceiling_is_flagged(tiny_preset):
+    table = run_compare(None, tiny_preset, strategies=["lora"], epochs=1)
+    row = table.set_index("strategy").loc["lora"]
+    assert (row["epochs_run"], row["best_epoch"], row["max_epochs"]) == (1, 1, 1)
+    assert row["at_ceiling"] == 1.0
+    assert "Still improving when stopped: lora" in table.attrs["recommendation"]
+    from keras_transfer import reports
+
+    markdown = reports.markdown_table(table)
+    assert "| 1* |" in markdown and reports.CEILING_NOTE in markdown
+
+
+def test_a_run_that_stopped_early_is_not_flagged():
+    from keras_transfer import reports
+
+    fields = reports.epoch_fields({"loss": [0.9, 0.8, 0.7], "val_loss": [0.5, 0.4, 0.6]}, 10)
+    assert fields == {
+        "epochs_run": 3,
+        "best_epoch": 2,
+        "best_val_loss": 0.4,
+        "max_epochs": 10,
+        "at_ceiling": 0.0,
+    }
+    assert reports.epoch_fields(None, 5)["at_ceiling"] == 0.0  # nothing trained
