@@ -321,6 +321,22 @@ def length_batches(lengths, batch_size, buckets, multiple_of=1):
         yield rows, min(b for b in buckets if b >= lengths[rows].max())
 
 
+def inference_rows(n, batch_size):
+    """How many rows `n` inference rows become once the last batch is topped
+    up: to a whole batch after full ones, or to a power of two when there is
+    only one batch (a few texts stay a few rows). Batches then come in a fixed
+    set of shapes, so a compiled step is reused instead of traced again for
+    every remainder.
+
+    Example:
+    >>> inference_rows(300, 32), inference_rows(5, 32), inference_rows(64, 32)
+    (320, 8, 64)
+    """
+    if n <= batch_size:
+        return min(batch_size, 1 << (n - 1).bit_length()) if n else 0
+    return n + (-n % batch_size)
+
+
 def even_indices(n, multiple_of=1):
     """Row indices `0..n-1`, topped up with the first rows to a multiple of `multiple_of`.
 

@@ -146,8 +146,11 @@ def predict_tokens(predict_on_batch, tokens, batch_size, buckets):
     inputs = {key: value for key, value in tokens.items() if key != "lengths"}
     result = None
     for rows, length in data.length_batches(lengths, batch_size, buckets, replicas()):
+        # The last batch topped up (repeating its rows) to a fixed shape.
+        padded = np.resize(rows, data.inference_rows(len(rows), batch_size))
         batch = {
-            key: keras.ops.convert_to_tensor(value[rows, :length]) for key, value in inputs.items()
+            key: keras.ops.convert_to_tensor(value[padded, :length])
+            for key, value in inputs.items()
         }
         # Under TensorFlow's MirroredStrategy each replica runs the whole batch
         # given to `predict_on_batch` and the outputs come back concatenated.

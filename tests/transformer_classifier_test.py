@@ -157,3 +157,28 @@ def test_bundled_model_fine_tunes_a_few_steps():
     history = model.fit(texts, labels, epochs=2, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert any(not np.array_equal(v, snapshot(model)[p]) for p, v in before.items())
+
+
+def test_prediction_batches_come_in_a_fixed_set_of_shapes(tiny_preset):
+    """Every batch `predict` runs has a whole batch of rows and a bucket length,
+    so a compiled step is reused: TensorFlow traces at most twice (its first
+    shape, then one relaxed), whatever the remainder."""
+    model = kt.TransformerClassifier.from_preset(tiny_preset, num_classes=2, max_length=64)
+    rng = np.random.default_rng(0)
+    words = ["good", "bad", "film", "the", "very"]
+    texts = [" ".join(rng.choice(words, size=int(n))) for n in rng.integers(2, 60, size=75)]
+    shapes = []
+    step = model.predict_step
+
+    def recording_step(*args):  # (data) or, on jax, (state, data)
+        shapes.append(tuple(args[-1]["token_ids"].shape))
+        return step(*args)
+
+    model.predict_step = recording_step
+    probabilities = model.predict(texts, batch_size=16, verbose=0)
+    assert probabilities.shape == (75, 2)
+    assert {rows for rows, _ in shapes} == {16} and {n for _, n in shapes} <= {16, 32, 64, None}
+    if keras.backend.backend() == "tensorflow":
+        assert model.predict_function.experimental_get_tracing_count() <= 2
+    one_by_one = np.concatenate([model.predict(texts[i : i + 1], verbose=0) for i in (0, 40, 74)])
+    np.testing.assert_allclose(probabilities[[0, 40, 74]], one_by_one, atol=1e-5)

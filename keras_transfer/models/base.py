@@ -283,7 +283,9 @@ class TransferModel(keras_hub.models.Task):
             x, y, sample_weight, batch_size, seed=seed, epoch=epoch, multiple_of=replicas()
         )
 
-    def text_dataset(self, x, y=None, sample_weight=None, batch_size=32, seed=None, epoch=None):
+    def text_dataset(
+        self, x, y=None, sample_weight=None, batch_size=32, seed=None, epoch=None, top_up=False
+    ):
         """Raw texts as a `tf.data` pipeline of tokenized, length-bucketed
         batches, and the order of its rows.
 
@@ -292,14 +294,21 @@ class TransferModel(keras_hub.models.Task):
         per batch; without, they go in order of length (the returned order).
         Each batch is cut to the smallest of 16/32/64/.../`max_length` that
         holds its longest text: padding is masked, so the outputs are those of
-        full padding, for less work."""
+        full padding, for less work. With `top_up` (inference in order of
+        length) the last batch repeats the longest text up to a fixed number of
+        rows (`data.inference_rows`), so batches come in a fixed set of shapes;
+        the returned order then lists the original rows only."""
         tokens = self.tokenize(x)
         lengths = tokens.pop("lengths")
         order = np.arange(len(lengths)) if seed is not None else np.argsort(lengths, kind="stable")
+        rows = order
+        if top_up and seed is None and len(order):
+            rows = np.resize(order[::-1], data.inference_rows(len(order), batch_size))
+            rows = np.concatenate([order, rows[: len(rows) - len(order)]])
         ds = data.batched_dataset(
-            {key: tokens[key][order] for key in self.backbone.input},
-            None if y is None else _take(y, order),
-            None if sample_weight is None else _take(sample_weight, order),
+            {key: tokens[key][rows] for key in self.backbone.input},
+            None if y is None else _take(y, rows),
+            None if sample_weight is None else _take(sample_weight, rows),
             batch_size,
             seed=seed,
             epoch=epoch,
@@ -343,7 +352,8 @@ class TransferModel(keras_hub.models.Task):
     def predict(self, x=None, *args, **kwargs):
         data.check_texts(x, name="x")
         if self.tokenizes_texts and data.is_text_array(x) and not args:
-            ds, order = self.text_dataset(x, batch_size=kwargs.pop("batch_size", None) or 32)
+            batch_size = kwargs.pop("batch_size", None) or 32
+            ds, order = self.text_dataset(x, batch_size=batch_size, top_up=True)
             outputs = super().predict(ds, **kwargs)
             return keras.tree.map_structure(lambda rows: _unsort(rows, order), outputs)
         n, k = _len_or_none(x), replicas()
