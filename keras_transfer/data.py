@@ -12,7 +12,6 @@ BUNDLED = {
     "fine_foods": ("fine_foods_train.csv.xz", "fine_foods_test.csv.xz"),
     "sentiment_en_vi": ("sentiment_en_vi.csv", None),
 }
-HUB_DATASETS = {"imdb": "stanfordnlp/imdb"}
 
 
 def is_text_array(x):
@@ -581,32 +580,6 @@ def load_bundled(name="rotten_tomatoes"):
         else pd.read_csv(os.path.join(folder, test_file), encoding="utf-8")
     )
     return train, test
-
-
-def load_hub_dataset(name="imdb"):
-    """IMDb (or another Hugging Face dataset) for users with internet: `(train, test)`.
-
-    Needs the `datasets` package and a connection; offline it fails with a
-    clear message naming the cause; other errors (a wrong dataset name, say)
-    come through as the `datasets` library raised them. The bundled
-    `load_bundled("rotten_tomatoes")` works everywhere.
-    """
-    repo = HUB_DATASETS.get(name, name)
-    try:
-        import datasets
-    except ImportError:
-        raise ValueError(
-            f"Loading {repo!r} needs `pip install datasets` and internet. Offline, use the "
-            f"bundled data: load_bundled('rotten_tomatoes'). Received: name={name!r}"
-        ) from None
-    try:
-        ds = datasets.load_dataset(repo)
-    except (OSError, ConnectionError) as e:  # offline, DNS, timeouts, missing files
-        raise ValueError(
-            f"Could not download {repo!r} ({type(e).__name__}: {e}). Without internet, use "
-            f"load_bundled('rotten_tomatoes'). Received: name={name!r}"
-        ) from e
-    return ds["train"].to_pandas(), ds["test"].to_pandas()
 
 
 # === Labels, splits, balance ===

@@ -306,15 +306,6 @@ DEFAULT_RUN = tuple(name for name, s in STRATEGIES.items() if s.in_default_run)
 TRANSFORMER_STRATEGIES = ("frozen", "last_n", "lora", "full", "scratch")
 
 
-def get_strategy(name):
-    """The registered `Strategy` called `name`, or a ValueError listing them."""
-    if name not in STRATEGIES:
-        raise ValueError(
-            f"`strategy` must be one of {list(STRATEGIES)}. Received: strategy={name!r}"
-        )
-    return STRATEGIES[name]
-
-
 def check_strategies(strategies):
     """A list of registered strategy names from a list or a comma-separated string."""
     if isinstance(strategies, str):

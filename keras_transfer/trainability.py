@@ -149,11 +149,6 @@ def trainable_summary(model):
     return table
 
 
-def trainable_count(model):
-    """Number of trainable parameters."""
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
-
-
 def rebuild_optimizer(model):
     """Give `model` a fresh optimizer for its current trainable variables.
 

@@ -119,33 +119,6 @@ def test_split_sizes_are_checked(frame):
         data.stratified_split(kt.load_texts(frame, "review", "stars"), 0.6, 0.5)
 
 
-def test_hub_dataset_offline_is_a_clear_error():
-    with pytest.raises(ValueError, match="load_bundled\\('rotten_tomatoes'\\)"):
-        data.load_hub_dataset("imdb")
-
-
-def test_hub_dataset_keeps_the_real_cause(monkeypatch):
-    import sys
-    import types
-
-    fake = types.ModuleType("datasets")
-
-    def offline(repo):
-        raise ConnectionError("name resolution failed")
-
-    fake.load_dataset = offline
-    monkeypatch.setitem(sys.modules, "datasets", fake)
-    with pytest.raises(ValueError, match="ConnectionError: name resolution failed"):
-        data.load_hub_dataset("imdb")
-
-    def wrong_name(repo):
-        raise KeyError("no split 'train'")
-
-    fake.load_dataset = wrong_name
-    with pytest.raises(KeyError, match="no split"):  # not a download problem: as raised
-        data.load_hub_dataset("imdb")
-
-
 def test_bundled_default_data_is_real_and_balanced():
     train, test = kt.load_bundled("rotten_tomatoes")
     assert (len(train), len(test)) == (3613, 1250)
