@@ -19,6 +19,7 @@ PRIVATE_HOOKS = (
     (keras.callbacks.TensorBoard, "_write_keras_model_summary", "graph of subclassed models"),
     (keras.optimizers.Optimizer, "_track_variable", "schedule variables in compiled steps"),
     (keras.optimizers.Optimizer, "_clip_gradients", "clipping after the all-reduce (TF)"),
+    (keras.optimizers.Optimizer, "_get_variable_index", "layer-wise learning-rate factors"),
 )
 INSTANCE_HOOKS = (
     ("optimizer", "_learning_rate", "reading/replacing a learning-rate schedule"),
@@ -52,6 +53,12 @@ def keras_model_summary(name, model, step):
     from keras.src.callbacks.tensorboard import keras_model_summary as summary
 
     return summary(name, model, step=step)
+
+
+def variable_index(optimizer, variable):
+    """The position of `variable` among the variables `optimizer` was built for
+    (backends hand `update_step` their native variable, without a Keras path)."""
+    return optimizer._get_variable_index(variable)
 
 
 def learning_rate(optimizer):

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_transfer import _keras_compat as compat
 from keras_transfer.checks import check_int
 from keras_transfer.families.tokenization import transformer_blocks
 from keras_transfer.schedules import WarmupLinearDecay
@@ -92,7 +93,7 @@ class _LayerwiseLearningRates:
         self._factors = [self.multipliers.get(v.path.split("/")[0], 1.0) for v in variables]
 
     def update_step(self, gradient, variable, learning_rate):
-        factor = self._factors[self._get_variable_index(variable)]
+        factor = self._factors[compat.variable_index(self, variable)]
         if factor != 1.0:
             learning_rate = learning_rate * factor
         return super().update_step(gradient, variable, learning_rate)
