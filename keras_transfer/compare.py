@@ -141,6 +141,10 @@ def compare_strategies(
     if adapt_on is not None:
         check_int("adapt_epochs", adapt_epochs)
         adapt_on = data_lib.load_unlabelled(adapt_on)
+    if class_weight is not None and not (
+        isinstance(class_weight, str) and class_weight == "balanced"
+    ):  # checked before anything is written
+        data_lib.class_sample_weights(y_train, class_weight, len(labels.names))
     if out is not None:
         out = _prepare_out(out, overwrite)
     try:
