@@ -118,6 +118,14 @@ def compare_strategies(
         check_int(name, value)
     check_int("epochs", epochs, allow_none=True)
     options = strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank)
+    for name, value in (("train", train), ("test", test)):
+        if not (isinstance(value, (str, os.PathLike)) or hasattr(value, "columns")):
+            if name == "train" or value is not None:
+                raise ValueError(
+                    f"`{name}` must be a DataFrame, a file or folder path, or a bundled dataset "
+                    f"name{' (or None)' if name == 'test' else ''}. Received: {name} of type "
+                    f"{type(value).__name__}"
+                )
     train = data_lib.load_texts(train)
     if test is None:
         train, validation, test = data_lib.stratified_split(

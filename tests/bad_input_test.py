@@ -560,6 +560,12 @@ CASES = [
         V,
         r"multipliers\['x'\]=-1.0",
     ),
+    (
+        "layerwise adamw multipliers",
+        lambda t: kt.LayerwiseAdamW(multipliers=[0.5]),
+        V,
+        "multipliers=\\[0.5\\]",
+    ),
     ("data_parallel devices", lambda t: kt.data_parallel(devices=3), V, "devices=3"),
     ("trainable_summary", lambda t: kt.trainable_summary("x"), V, "model of type str"),
     # === data helpers ===
@@ -670,6 +676,13 @@ CASES = [
     # === comparison ===
     ("compare strategy", compare(strategies=["bert"]), V, "strategies="),
     ("compare seeds", compare(seeds=0), V, "seeds=0"),
+    ("compare test type", compare(test=42), V, "test of type int"),
+    (
+        "compare train type",
+        lambda t: kt.compare_strategies([("a", 1)], out=str(t.tmp / "out")),
+        V,
+        "train of type list",
+    ),
     ("compare few_shot", compare(few_shot=0), V, "few_shot=0"),
     ("compare class_weight", compare(class_weight="x"), V, "class_weight='x'"),
     ("compare unwritable out", compare(out="blocker/out"), V, "cannot be written"),
