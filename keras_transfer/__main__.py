@@ -258,6 +258,12 @@ def _predict(args):
 
     from keras_transfer.serving import Predictor
 
+    for i, text in enumerate(args.texts):
+        if not text.strip():
+            raise ValueError(
+                "`texts` must not be blank (empty or whitespace only): there is nothing to "
+                f"classify. Received: texts[{i}]={text!r}"
+            )
     predictor = Predictor(args.model)
     for text, result in zip(args.texts, predictor.predict_batch(args.texts), strict=True):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
@@ -268,6 +274,9 @@ def _serve(args):
 
     from keras_transfer.serving import create_app
 
+    _check_positive({"max_batch_size": args.max_batch_size})
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be from 0 to 65535. Received: --port {args.port}")
     app = create_app(args.model, max_batch_size=args.max_batch_size)
     uvicorn.run(app, host=args.host, port=args.port)
 
@@ -277,6 +286,15 @@ def _check_positive(values):
     for key, value in values.items():
         if value is not None and value < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be positive. Received: {value}")
+
+
+def _check_counts(values):
+    """One-line CLI errors for sizes given as less than 0 (0 means all)."""
+    for key, value in values.items():
+        if value is not None and value < 0:
+            raise ValueError(
+                f"--{key.replace('_', '-')} must be 0 (all) or more. Received: {value}"
+            )
 
 
 def _train(args):
@@ -301,6 +319,8 @@ def _train(args):
     run_dir = out[: -len(".keras")] + "_run"
     options = strategy_options([args.strategy], args.preset, args.max_length, None, None)
     options = options[args.strategy]
+    if args.dropout is not None and not 0 <= args.dropout < 1:
+        raise ValueError(f"--dropout must be in [0, 1). Received: --dropout {args.dropout}")
     if args.dropout is not None and args.strategy not in ("embedding", "zero_shot"):
         options["dropout"] = args.dropout
     try:
@@ -430,6 +450,8 @@ def _compare(args):
         }
     )
     check_strategies(args.strategies)
+    _check_counts({"train_size": sizes["train_size"], "test_size": sizes["test_size"]})
+    _check_counts({"augment": args.augment})
     args.data = sizes["data"]
     if args.data in data_lib.BUNDLED and args.test_data is None:
         train, test = data_lib.load_bundled(args.data)
@@ -500,12 +522,22 @@ def _compare_ner(args):
         if value is not None:
             sizes[key] = value
     _check_positive({key: sizes[key] for key in ("epochs", "max_length", "batch_size")})
+    _check_counts({key: sizes[key] for key in ("train_size", "test_size")})
     if sizes["data"] == "wikigold":
         train, test = load_bundled_ner()
     else:
         train, test = load_conll(sizes["data"], tag_column=args.tag_column), None
     if args.test_data is not None:
         test = load_conll(args.test_data, tag_column=args.tag_column)
+        known = {t for sentence in train[1] for t in sentence} | {"O"}
+        unseen = sorted({t for sentence in test[1] for t in sentence} - known)
+        if unseen:
+            raise ValueError(
+                f"--test-data uses tags that no sentence of --data has: {unseen}: the model "
+                "could never predict them, and every such entity would count as missed. Add "
+                "training sentences with them, or drop them from the test data. Received: "
+                f"--test-data {args.test_data!r}"
+            )
 
     def sample(pair, n):
         if pair is None or not n or n >= len(pair[0]):

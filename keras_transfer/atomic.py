@@ -99,9 +99,12 @@ def write_file(path, write, suffix=None):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     suffix = os.path.splitext(path)[1] if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    try:  # a read-only folder fails here: name the file, not a temporary
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    except OSError as e:
+        raise _clear_error(e, path) from e
     os.close(fd)
     try:
         write(tmp)
@@ -133,8 +136,11 @@ def write_folder(path, write, overwrite=False, marker=None):
             raise ValueError(f"The folder already exists. Received: out={path!r}")
         _check_replaceable(full, marker, "out", path)
     parent = os.path.dirname(full)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    except OSError as e:
+        raise _clear_error(e, path) from e
     old = None
     try:
         write(tmp)

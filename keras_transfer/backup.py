@@ -89,7 +89,9 @@ class TrainingBackup(keras.callbacks.Callback):
     def __init__(self, backup_dir, fingerprint=None):
         super().__init__()
         if not isinstance(backup_dir, (str, os.PathLike)) or not os.fspath(backup_dir):
-            raise ValueError(f"`backup_dir` must be a folder path. Received: {backup_dir!r}")
+            raise ValueError(
+                f"`backup_dir` must be a folder path. Received: backup_dir={backup_dir!r}"
+            )
         self.backup_dir = os.fspath(backup_dir)
         self.fingerprint = fingerprint
         self._weights_file = None

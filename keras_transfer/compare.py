@@ -120,6 +120,14 @@ def compare_strategies(
         check_int(name, value)
     check_int("epochs", epochs, allow_none=True)
     options = strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank)
+    for name, value in (("train", train), ("test", test)):
+        if not (isinstance(value, (str, os.PathLike)) or hasattr(value, "columns")):
+            if name == "train" or value is not None:
+                raise ValueError(
+                    f"`{name}` must be a DataFrame, a file or folder path, or a bundled dataset "
+                    f"name{' (or None)' if name == 'test' else ''}. Received: {name} of type "
+                    f"{type(value).__name__}"
+                )
     train = data_lib.load_texts(train)
     if test is None:
         train, validation, test = data_lib.stratified_split(
@@ -143,6 +151,10 @@ def compare_strategies(
     if adapt_on is not None:
         check_int("adapt_epochs", adapt_epochs)
         adapt_on = data_lib.load_unlabelled(adapt_on)
+    if class_weight is not None and not (
+        isinstance(class_weight, str) and class_weight == "balanced"
+    ):  # checked before anything is written
+        data_lib.class_sample_weights(y_train, class_weight, len(labels.names))
     if out is not None:
         out = _prepare_out(out, overwrite)
     try:

@@ -55,6 +55,8 @@ def load_conll(path, tag_column=-1, word_column=0, repair=False):
     for name, value in (("tag_column", tag_column), ("word_column", word_column)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"`{name}` must be an integer. Received: {name}={value!r}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"`path` must be a file path. Received: path={path!r}")
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"No such CoNLL file. Received: path={path!r}")

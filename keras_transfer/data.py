@@ -1,7 +1,9 @@
 """Text classification data: loading, checks, labels, splits, bundled sets, augmentation."""
 
+import lzma
 import os
 import warnings
+import zlib
 
 import numpy as np
 
@@ -23,7 +25,7 @@ def is_text_array(x):
     return type(x).__name__ == "Series"  # pandas, without importing it
 
 
-def check_texts(x, y=None, name="x"):
+def check_texts(x, y=None, name="x", purpose="train on"):
     """Validate a batch of raw texts (and labels); pass other inputs through.
 
     Lists, tuples, 1-D numpy arrays and pandas Series are checked: not empty,
@@ -38,7 +40,7 @@ def check_texts(x, y=None, name="x"):
         return
     values = list(x)
     if not values:
-        raise ValueError(f"`{name}` is empty: there is nothing to train on. Received: {name}=[]")
+        raise ValueError(f"`{name}` is empty: there is nothing to {purpose}. Received: {name}=[]")
     for i, value in enumerate(values):
         if not isinstance(value, (str, np.str_)):
             raise ValueError(
@@ -90,6 +92,25 @@ def check_labels(y, num_classes, name="y"):
             f"(num_classes={num_classes}). Received: {name}[{i}]={values[i].item()!r}"
         )
     return values.astype("int32")
+
+
+def check_sample_weight(sample_weight, count, name="sample_weight"):
+    """Validate per-example weights: one finite number >= 0 per example (None passes)."""
+    if sample_weight is None:
+        return None
+    values = np.asarray(sample_weight)
+    if values.ndim != 1 or len(values) != count or not np.issubdtype(values.dtype, np.number):
+        raise ValueError(
+            f"`{name}` must hold one number per example ({count}). Received: {name} with "
+            f"shape {values.shape} and dtype {values.dtype}"
+        )
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"`{name}` must hold finite numbers >= 0. Received: {name}[{i}]={values[i].item()!r}"
+        )
+    return values
 
 
 def warn_unseen_labels(train_labels, test_labels):
@@ -173,7 +194,9 @@ def split_last(arrays, fraction):
     """Split `(x, y, sample_weight)` like Keras' `validation_split`: the last
     `fraction` of the rows, before any shuffling, is for validation."""
     if not 0 < fraction < 1:
-        raise ValueError(f"`validation_split` must be in (0, 1). Received: {fraction!r}")
+        raise ValueError(
+            f"`validation_split` must be in (0, 1). Received: validation_split={fraction!r}"
+        )
     n = len(arrays[0])
     cut = int(n * (1 - fraction))
     if cut < 1 or cut >= n:
@@ -396,6 +419,11 @@ def _read_file(path):
         ) from None
     except ValueError as e:
         raise ValueError(f"Could not parse the data file ({e}). Received: data={path!r}") from None
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as e:  # truncated or corrupt archive
+        raise ValueError(
+            f"Could not read the data file: it is truncated or corrupt ({type(e).__name__}: "
+            f"{e}). Received: data={path!r}"
+        ) from None
     raise ValueError(
         "The data file must be .csv, .tsv, .json or .jsonl (optionally .gz/.xz), or a folder "
         f"with one sub-folder of .txt files per class. Received: data={path!r}"
@@ -602,6 +630,10 @@ class LabelMap:
         from sklearn.preprocessing import LabelEncoder
 
         labels = list(labels)
+        if not labels:
+            raise ValueError(
+                "`labels` is empty: there are no label names to map. Received: labels=[]"
+            )
         kinds = {isinstance(v, (str, np.str_)) for v in labels}
         if len(kinds) > 1:
             raise ValueError(
@@ -688,6 +720,11 @@ def stratified_split(frame, test_size=0.2, validation_size=0.1, seed=0):
 
 def class_balance(frame):
     """Count and share of each label, largest first (a pandas DataFrame)."""
+    if not hasattr(frame, "columns") or "label" not in frame.columns:
+        raise ValueError(
+            "`frame` must be a DataFrame with a 'label' column (see `load_texts`). "
+            f"Received: frame of type {type(frame).__name__}"
+        )
     counts = frame["label"].value_counts()
     return counts.to_frame("count").assign(share=lambda d: (d["count"] / d["count"].sum()).round(3))
 

@@ -40,7 +40,9 @@ def data_parallel(devices=None):
     """
     backend = keras.backend.backend()
     if devices is not None and (
-        isinstance(devices, str) or not devices or not all(isinstance(d, str) for d in devices)
+        not isinstance(devices, (list, tuple))
+        or not devices
+        or not all(isinstance(d, str) for d in devices)
     ):
         raise ValueError(
             "`devices` must be a non-empty list of device names such as ['gpu:0', 'gpu:1'], "

@@ -180,6 +180,14 @@ class FeatureCache:
     """
 
     def __init__(self, model, disk=True, cache_dir=None, batch_size=64):
+        if not callable(getattr(model, "feature_model", None)):
+            raise ValueError(
+                "`model` must be a keras_transfer model (with `feature_model()`). "
+                f"Received: model of type {type(model).__name__}"
+            )
+        from keras_transfer.checks import check_int
+
+        check_int("batch_size", batch_size)
         self._extractor = model.feature_model()
         if self._extractor.trainable_weights:
             raise ValueError(

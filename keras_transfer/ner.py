@@ -125,6 +125,7 @@ def compare_ner(
         )
 
     rng = np.random.default_rng(seed)
+    test_source = test
     if train is None:
         (words, tags), bundled_test = load_bundled_ner()
         test = bundled_test if test is None else read(test, "test")
@@ -148,8 +149,10 @@ def compare_ner(
     unknown = sorted({t for sentence in test_tags for t in sentence} - set(tag_names))
     if unknown:
         raise ValueError(
-            f"The test sentences use tags that no training sentence has: {unknown}. "
-            f"Training tags: {tag_names}"
+            f"The test sentences use tags that no training sentence has: {unknown}: the model "
+            "could never predict them, and every such entity would count as missed. Add "
+            "training sentences with them, or drop them from the test data. Training tags: "
+            f"{tag_names}. Received: test={_describe(test_source)}"
         )
 
     if out is not None:
@@ -315,6 +318,14 @@ def compare_ner(
     result = table()
     _write(result, texts, out, final=True)
     return result
+
+
+def _describe(source):
+    if isinstance(source, (str, os.PathLike)):
+        return repr(os.fspath(source))
+    if source is None:
+        return "None (sentences held out of train)"
+    return f"{len(source[0])} sentences"
 
 
 def most_frequent_tags(words, tags):

@@ -35,6 +35,11 @@ def adamw_with_warmup(
             f"`warmup_ratio` must be in [0, 1). Received: warmup_ratio={warmup_ratio!r}"
         )
     check_int("total_steps", total_steps, minimum=1)
+    number = isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
+    if not number or not learning_rate > 0:
+        raise ValueError(
+            f"`learning_rate` must be a positive number. Received: learning_rate={learning_rate!r}"
+        )
     schedule = WarmupLinearDecay(learning_rate, int(total_steps * warmup_ratio), total_steps)
     return keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=clipnorm)
 
@@ -76,6 +81,11 @@ class _LayerwiseLearningRates:
     """
 
     def __init__(self, *args, multipliers=None, **kwargs):
+        if multipliers is not None and not isinstance(multipliers, dict):
+            raise ValueError(
+                "`multipliers` must be a {variable path prefix: factor} dict, e.g. from "
+                f"`layerwise_multipliers(model)`. Received: multipliers={multipliers!r}"
+            )
         super().__init__(*args, **kwargs)
         multipliers = dict(multipliers or {})
         for key, value in multipliers.items():

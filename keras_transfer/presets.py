@@ -76,11 +76,37 @@ def _check_folder(folder):
             missing.append(" or ".join(_HF_VOCAB))
         if not files.intersection(_HF_WEIGHTS):
             missing.append(" or ".join(_HF_WEIGHTS))
+    if not missing:
+        _check_readable(folder, files)
     if missing:
         raise ValueError(
             f"The preset folder is missing {', '.join(missing)}. Found: {sorted(files)[:12]}. "
             f"Received: preset={folder!r}"
         )
+
+
+def _check_readable(folder, files):
+    """A clear error naming the file for a truncated or corrupt JSON or HDF5
+    file of a preset folder (keras-hub would name neither file nor folder)."""
+    import json
+
+    for name in sorted(files):
+        path = os.path.join(folder, name)
+        try:
+            if name.endswith(".json"):
+                with open(path, encoding="utf-8") as f:
+                    json.load(f)
+            elif name.endswith(".h5"):
+                import h5py
+
+                with h5py.File(path, "r"):
+                    pass
+        except (OSError, ValueError) as e:
+            reason = " ".join(str(e).split())[:200]
+            raise ValueError(
+                f"The preset file {path!r} is truncated or corrupt ({reason}). Copy or save the "
+                f"preset again. Received: preset={folder!r}"
+            ) from None
 
 
 DEFAULT_MAX_LENGTH = 128

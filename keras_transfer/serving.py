@@ -13,6 +13,8 @@ def load_model(path):
     """`keras.saving.load_model` with one clear error per way a file can be wrong."""
     import keras
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"`path` must be the path of a .keras file. Received: path={path!r}")
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"The model file does not exist. Received: path={path!r}")
@@ -32,14 +34,28 @@ def load_model(path):
             names = set(archive.namelist())
             if archive.testzip() is not None or "config.json" not in names:
                 raise zipfile.BadZipFile("missing or corrupt entries")
-        import keras_transfer.models  # noqa: F401  (registers the toolkit's classes)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
+        raise _corrupt(path, e) from None
+    import keras_transfer.models  # noqa: F401  (registers the toolkit's classes)
 
+    try:
         return keras.saving.load_model(path)
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
+        raise _corrupt(path, e) from None
+    except (ValueError, TypeError) as e:
+        # The archive reads, but its configuration or weights do not make the
+        # model (an argument the model refuses, a class of another version).
+        reason = " ".join(str(e).split())
         raise ValueError(
-            f"The Keras archive is truncated or corrupt ({type(e).__name__}: {e}). Save the "
-            f"model again. Received: path={path!r}"
+            f"The model in the file cannot be loaded: {reason[:500]} Received: path={path!r}"
         ) from None
+
+
+def _corrupt(path, error):
+    return ValueError(
+        f"The Keras archive is truncated or corrupt ({type(error).__name__}: {error}). Save the "
+        f"model again. Received: path={path!r}"
+    )
 
 
 class PredictionError(ValueError):
@@ -69,8 +85,8 @@ class Predictor:
     """
 
     def __init__(self, path):
+        self.model = load_model(path)
         self.path = os.fspath(path)
-        self.model = load_model(self.path)
         if hasattr(self.model, "tag_names"):
             raise ValueError(
                 "The model is a token classifier (one tag per word); the predictor serves text "
@@ -119,6 +135,8 @@ class Predictor:
                 "`texts` must be a list of texts, not a single string (use `predict(text)`). "
                 f"Received: texts={texts!r:.80}"
             )
+        if texts is None or not hasattr(texts, "__iter__") or isinstance(texts, dict):
+            raise ValueError(f"`texts` must be a list of texts. Received: texts={texts!r:.80}")
         texts = list(texts)
         if not texts:
             return []

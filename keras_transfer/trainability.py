@@ -1,5 +1,6 @@
 """Which weights train: strategies over a keras-hub backbone, and a report of them."""
 
+import keras
 import numpy as np
 
 from keras_transfer.checks import check_int
@@ -123,6 +124,10 @@ def trainable_summary(model):
     """
     import pandas as pd
 
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            f"`model` must be a Keras model. Received: model of type {type(model).__name__}"
+        )
     backbone = getattr(model, "backbone", None)
     trainable_ids = {id(v) for v in model.trainable_weights}
     rows = {}

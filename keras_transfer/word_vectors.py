@@ -132,6 +132,8 @@ def load_word_vectors(vectors=None, max_words=20000):
         words, matrix = _read_text_file(os.fspath(vectors))
     elif isinstance(vectors, dict):
         words = list(vectors)
+        if not words:
+            raise ValueError("The `vectors` dict is empty. Received: vectors={}")
         widths = {len(np.ravel(v)) for v in vectors.values()}
         if len(widths) > 1:
             raise ValueError(

@@ -62,9 +62,14 @@ class TransferModel(keras_hub.models.Task):
         if label_names is None:
             return None
         names = [str(n) for n in label_names] if not isinstance(label_names, str) else None
-        if names is None or len(names) != num_classes or len(set(names)) != num_classes:
+        if (
+            names is None
+            or len(names) != num_classes
+            or len(set(names)) != num_classes
+            or not all(n.strip() for n in names)
+        ):
             raise ValueError(
-                f"`label_names` must be {num_classes} distinct names, one per class id. "
+                f"`label_names` must be {num_classes} distinct, non-blank names, one per class id. "
                 f"Received: label_names={label_names!r}"
             )
         return names
@@ -131,6 +136,18 @@ class TransferModel(keras_hub.models.Task):
         """
         check_cache_mode(cache_features)
         data.check_texts(x, y, name="x")
+        _check_batching(kwargs, "epochs", "batch_size", "validation_batch_size")
+        if data.is_text_array(x) and y is None:
+            raise ValueError(
+                "`y` is required with a list of texts: one class id per text. Received: y=None"
+            )
+        if data.is_text_array(x) and kwargs.get("sample_weight") is not None:
+            kwargs["sample_weight"] = data.check_sample_weight(kwargs["sample_weight"], len(x))
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) < 2:
+            raise ValueError(
+                "`validation_data` must be a (texts, labels) pair, or (texts, labels, "
+                f"sample_weight). Received: validation_data with {len(validation_data)} item(s)"
+            )
         if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
             data.check_texts(validation_data[0], validation_data[1], name="validation_data[0]")
             validation_data = (
@@ -350,7 +367,8 @@ class TransferModel(keras_hub.models.Task):
         return not self.feature_model().trainable_weights
 
     def predict(self, x=None, *args, **kwargs):
-        data.check_texts(x, name="x")
+        data.check_texts(x, name="x", purpose="predict")
+        _check_batching(kwargs, "batch_size")
         if self.tokenizes_texts and data.is_text_array(x) and not args:
             batch_size = kwargs.pop("batch_size", None) or 32
             ds, order = self.text_dataset(x, batch_size=batch_size, top_up=True)
@@ -366,6 +384,7 @@ class TransferModel(keras_hub.models.Task):
         return super().predict(x, *args, **kwargs)
 
     def predict_on_batch(self, x):
+        data.check_texts(x, name="x", purpose="predict")
         if self.tokenizes_texts and data.is_text_array(x):
             tokens = self.tokenize(x)
             buckets = data.bucket_lengths(self.preprocessor.sequence_length)
@@ -374,7 +393,12 @@ class TransferModel(keras_hub.models.Task):
         return super().predict_on_batch(x)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        data.check_texts(x, y, name="x")
+        data.check_texts(x, y, name="x", purpose="evaluate")
+        _check_batching(kwargs, "batch_size")
+        if data.is_text_array(x) and y is None:
+            raise ValueError(
+                "`y` is required with a list of texts: one class id per text. Received: y=None"
+            )
         if y is not None and not _is_dataset(y):
             y = self._check_labels(y, "y")  # as `fit`: ids in [0, num_classes), whole numbers
         if self.tokenizes_texts and data.is_text_array(x) and y is not None and not args:
@@ -393,6 +417,13 @@ class TransferModel(keras_hub.models.Task):
             rows = data.even_indices(n, k)
             x, y = _take(x, rows), _take(y, rows)
         return super().evaluate(x, y, *args, **kwargs)
+
+
+def _check_batching(kwargs, *names):
+    """`epochs` and batch sizes, when given, as Keras would silently misuse them."""
+    for name in names:
+        if kwargs.get(name) is not None:
+            check_int(name, kwargs[name])
 
 
 def _len_or_none(x):

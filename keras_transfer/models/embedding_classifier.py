@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_transfer.checks import check_int
+from keras_transfer.checks import check_int, check_rate
 from keras_transfer.layers.masked_global_pooling import POOLING_MODES, MaskedGlobalPooling
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
@@ -86,6 +86,8 @@ class EmbeddingClassifier(TransferModel):
                 "`hidden_units` and `dropout` need one entry per hidden layer. "
                 f"Received: hidden_units={hidden_units}, dropout={dropout}"
             )
+        for i, rate in enumerate(dropout):
+            check_rate(f"dropout[{i}]", rate)
         embedding.trainable = bool(train_embedding)
 
         label_names = self.check_label_names(label_names, num_classes)

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_transfer.checks import check_int
+from keras_transfer.checks import check_int, check_rate
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import pooled_output
@@ -82,6 +82,7 @@ class TransformerClassifier(TransferModel):
         self.check_num_classes(num_classes)
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
+        check_rate("dropout", dropout)
         check_max_length(getattr(preprocessor, "sequence_length", None), backbone)
         unfreeze_last, lora_rank = setup_strategy(backbone, strategy, unfreeze_last, lora_rank)
 
@@ -185,6 +186,14 @@ class TransformerClassifier(TransferModel):
                 "`layer_decay` configures the default optimizer; with your own, use "
                 "kt.LayerwiseAdam(W)(..., multipliers=kt.layerwise_multipliers(model, decay)). "
                 f"Received: layer_decay={layer_decay!r}, optimizer={optimizer!r}"
+            )
+        if layer_decay is not None and (
+            isinstance(layer_decay, bool)
+            or not isinstance(layer_decay, (int, float))
+            or not 0 < layer_decay <= 1
+        ):
+            raise ValueError(
+                f"`layer_decay` must be in (0, 1]. Received: layer_decay={layer_decay!r}"
             )
         if optimizer == "auto":
             schedule = exponential_decay(STRATEGIES[self.strategy].recipe.learning_rate)
