@@ -1,10 +1,7 @@
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import keras
 import numpy as np
@@ -222,69 +219,6 @@ def test_cli_predict(saved_models, capsys):
     assert main(["predict", "--model", saved_models["embedding"], "good", " "]) == 2
     captured = capsys.readouterr()
     assert "must not be blank" in captured.err and not captured.out
-
-
-def test_real_uvicorn_process_under_concurrent_load(saved_models):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "keras_transfer",
-            "serve",
-            "--model",
-            saved_models["embedding"],
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
-                    assert json.load(r) == {"status": "ok"}
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-2000:]
-                assert time.time() < deadline, "server did not start"
-                time.sleep(0.5)
-
-        def post(text):
-            request = urllib.request.Request(
-                f"{base}/predict",
-                data=json.dumps({"text": text}).encode(),
-                headers={"content-type": "application/json"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=60) as r:
-                    return r.status, json.load(r)
-            except urllib.error.HTTPError as e:
-                return e.code, None
-
-        texts = [f"{w} film {i}" for i, w in enumerate(["great", "awful", "good", "bad"] * 100)]
-        sequential = {t: post(t) for t in texts[:8]}
-        assert post("")[0] == 422  # a bad request, and then it keeps answering
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(8) as pool:  # 8 threads x 50 requests
-            answers = list(pool.map(post, texts))
-        assert all(status == 200 for status, _ in answers)
-        for text, answer in zip(texts[:8], answers[:8], strict=True):
-            assert answer == sequential[text]
-        labels = {body["label"] for _, body in answers}
-        assert labels <= {"negative", "positive"}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.parametrize("shuffle, cache", [(False, True), (True, True), (True, False)])
