@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import keras_transfer as kt
+from keras_transfer import _keras_compat as compat
 from keras_transfer.callbacks import with_mandatory_callbacks
 from tests.helpers import read_events, run_dirs, sentiment_texts, tiny_vectors
 
@@ -191,3 +192,46 @@ def tf_make_ndarray(proto):
     import tensorflow as tf
 
     return tf.make_ndarray(proto)
+
+
+def test_weight_images_have_the_pixels_keras_writes(tmp_path):
+    """The toolkit's TensorBoard writes each weight image itself (fast), with
+    the same tag, size and pixels as Keras' own callback."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    weights = {
+        "bias": rng.normal(0.5, 0.5, 7),
+        "wide": rng.normal(0.5, 0.5, (3, 9)),
+        "tall": rng.normal(0.5, 0.5, (9, 3)),
+        "conv": rng.normal(0.5, 0.5, (3, 4, 2)),
+    }
+    pixels = {}
+    for kind, callback in (
+        ("keras", keras.callbacks.TensorBoard),
+        ("ours", kt.callbacks.TensorBoard),
+    ):
+        tb = callback(log_dir=str(tmp_path / kind))
+        tb.set_model(linear_model(0.1))
+        writer = compat.train_writer(tb)
+        with writer.as_default():
+            for name, value in weights.items():
+                tb._log_weight_as_image(keras.Variable(value, dtype="float32"), name, 0)
+        writer.flush()
+        events = read_events(str(tmp_path / kind))
+        pixels[kind] = {
+            tag: [
+                np.asarray(Image.open(io.BytesIO(png)))
+                for png in events[tag][0].tensor_proto.string_val[2:]
+            ]
+            + [events[tag][0].tensor_proto.string_val[:2]]
+            for tag in events
+            if tag in weights
+        }
+    assert sorted(pixels["ours"]) == sorted(pixels["keras"]) == sorted(weights)
+    for tag, images in pixels["keras"].items():
+        assert len(pixels["ours"][tag]) == len(images)
+        for ours, theirs in zip(pixels["ours"][tag], images, strict=True):
+            np.testing.assert_array_equal(ours, theirs)
