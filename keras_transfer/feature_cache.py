@@ -202,7 +202,8 @@ class FeatureCache:
         self._model_digest = None
 
     def model_digest(self):
-        """Hash of the model class, architecture, frozen weights and preprocessor."""
+        """Hash of the model class, architecture, frozen weights, preprocessor
+        and truncation."""
         if self._model_digest is None:
             h = hashlib.sha256(type(self.model).__name__.encode())
             layers = [_strip_names(layer.get_config()) for layer in self._extractor.layers]
@@ -211,6 +212,7 @@ class FeatureCache:
                 "layers": layers,
                 "preprocessor": _strip_names(preprocessor.get_config()),
                 "vocabulary": _vocabulary(preprocessor),
+                "truncation": getattr(self.model, "truncation", "head"),
             }
             h.update(json.dumps(parts, sort_keys=True, default=str).encode())
             for weight in self._extractor.weights:

@@ -143,3 +143,34 @@ def test_training_batches_are_cut_to_length_buckets_and_stay_shuffled(model, tex
         epochs.append(rows)
     assert epochs[0] != epochs[1]  # reshuffled every epoch
     assert sorted(epochs[0]) == sorted(epochs[1])
+
+
+def test_head_tail_keeps_the_first_quarter_and_the_end(tiny_preset):
+    model = kt.TransformerClassifier.from_preset(tiny_preset, max_length=18)
+    text = " ".join(f"tok{i}" for i in range(40))  # 40 word pieces, room for 16
+    head = kt.FastTokenizer(model.preprocessor)([text])["token_ids"][0]
+    both = kt.FastTokenizer(model.preprocessor, truncation="head_tail")([text])["token_ids"][0]
+    vocabulary = model.preprocessor.tokenizer.get_vocabulary()
+    assert [vocabulary[i] for i in head] == ["[CLS]", *(f"tok{i}" for i in range(16)), "[SEP]"]
+    assert [vocabulary[i] for i in both] == [
+        "[CLS]",
+        *(f"tok{i}" for i in range(4)),
+        *(f"tok{i}" for i in range(28, 40)),
+        "[SEP]",
+    ]
+    short = ["tok1 tok2", "a good film"]  # texts that fit are untouched
+    for key, value in kt.FastTokenizer(model.preprocessor, truncation="head_tail")(short).items():
+        np.testing.assert_array_equal(value, kt.FastTokenizer(model.preprocessor)(short)[key])
+
+
+def test_truncation_is_saved_and_keys_the_feature_cache(tmp_path, tiny_preset):
+    model = kt.TransformerClassifier.from_preset(
+        tiny_preset, strategy="frozen", max_length=18, truncation="head_tail"
+    )
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    assert keras.saving.load_model(path).truncation == "head_tail"
+    head = kt.TransformerClassifier.from_preset(tiny_preset, strategy="frozen", max_length=18)
+    assert kt.FeatureCache(head).model_digest() != kt.FeatureCache(model).model_digest()
+    with pytest.raises(ValueError, match="truncation='tail'"):
+        kt.TransformerClassifier.from_preset(tiny_preset, truncation="tail")

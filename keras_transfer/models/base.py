@@ -79,6 +79,10 @@ class TransferModel(keras_hub.models.Task):
     # batch is cut to the smallest length bucket that holds its longest text.
     tokenizes_texts = False
 
+    # What a text longer than `max_length` keeps (see `FastTokenizer`);
+    # models that take it as an argument save it in their config.
+    truncation = "head"
+
     # False where `fit` trains with an optimizer of its own (or not at all):
     # the compiled one then stays unbuilt, saved and reloaded as such.
     fit_uses_optimizer = True
@@ -264,10 +268,11 @@ class TransferModel(keras_hub.models.Task):
             getattr(tokenizer, "lowercase", None),
             getattr(tokenizer, "strip_accents", None),
             id(getattr(tokenizer, HF_TOKENIZER_ATTRIBUTE, None)),
+            self.truncation,
         )
         cached = self.__dict__.get("_fast_tokenizer")
         if cached is None or cached[0] != key:
-            cached = (key, FastTokenizer(self.preprocessor))
+            cached = (key, FastTokenizer(self.preprocessor, truncation=self.truncation))
             self.__dict__["_fast_tokenizer"] = cached  # a helper, not a tracked attribute
         return cached[1](texts)
 

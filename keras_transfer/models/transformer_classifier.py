@@ -3,6 +3,7 @@
 import keras
 
 from keras_transfer.checks import check_int, check_rate
+from keras_transfer.fast_tokenizer import check_truncation
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import pooled_output
@@ -52,6 +53,9 @@ class TransformerClassifier(TransferModel):
             registry's, 2; at most the number of blocks).
         lora_rank: rank of the LoRA adapters (default: the registry's, 8).
         pooling: `"cls"` (default) or `"mean"` (masked).
+        truncation: what a text longer than `max_length` keeps: `"head"`
+            (default, its first tokens) or `"head_tail"` (its first quarter and
+            last three quarters; see `keras_transfer.FastTokenizer`).
         hidden_units: width of the head's hidden layer.
         dropout: dropout rate of the head.
 
@@ -76,9 +80,11 @@ class TransformerClassifier(TransferModel):
         hidden_units=128,
         dropout=0.3,
         label_names=None,
+        truncation="head",
         **kwargs,
     ):
         check_transformer_backbone(backbone)
+        check_truncation(truncation)
         self.check_num_classes(num_classes)
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
@@ -120,6 +126,7 @@ class TransformerClassifier(TransferModel):
         self.pooling = pooling
         self.hidden_units = hidden_units
         self.dropout = dropout
+        self.truncation = truncation
         if compile:
             self.compile()
 
@@ -149,8 +156,8 @@ class TransformerClassifier(TransferModel):
             pooling: `"cls"`, `"mean"`, or `"auto"` (default): mean for a
                 sentence-transformers folder whose pooling config says mean
                 (as all-MiniLM-L6-v2's does), else the [CLS] vector.
-            **kwargs: `unfreeze_last`, `lora_rank`, `label_names`, `hidden_units`,
-                `dropout`, `name`.
+            **kwargs: `unfreeze_last`, `lora_rank`, `label_names`, `truncation`,
+                `hidden_units`, `dropout`, `name`.
         """
         check_int("max_length", max_length, minimum=2, allow_none=True)
         backbone, preprocessor = load_backbone_and_preprocessor(
@@ -224,4 +231,5 @@ class TransformerClassifier(TransferModel):
             "pooling": self.pooling,
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
+            "truncation": self.truncation,
         }
