@@ -225,3 +225,35 @@ def preset_limits(preset):
             length -= 2  # two rows reserved before the first position
     blocks = inner.get("num_layers", inner.get("num_hidden_layers"))
     return length, blocks
+
+
+def fitted_max_length(texts, preset=None, quantile=95, multiple=16):
+    """A `max_length` fitted to the texts: the `quantile`-th percentile of
+    their token lengths under `preset`'s tokenizer (special tokens included),
+    rounded up to a multiple of `multiple` (the granularity batches are cut
+    to), at least `multiple` and at most the model's position limit.
+
+    Returns `(max_length, truncated)`: the length, and the share of `texts`
+    longer than it (about 5 % at the default quantile).
+
+    Example:
+    >>> from keras_transfer.presets import fitted_max_length
+    >>> fitted_max_length(["a good film"] * 19 + ["word " * 40])
+    (16, 0.05)
+    """
+    import numpy as np
+
+    from keras_transfer.fast_tokenizer import FastTokenizer
+
+    if not 0 < quantile <= 100:
+        raise ValueError(f"`quantile` must be in (0, 100]. Received: quantile={quantile!r}")
+    texts = [str(t) for t in texts]
+    if not texts:
+        raise ValueError("`texts` must not be empty to fit a `max_length` to them. Received: []")
+    limit, _ = preset_limits(preset)
+    limit = int(limit or 512)
+    _, preprocessor = load_backbone_and_preprocessor(preset, limit, load_weights=False)
+    lengths = FastTokenizer(preprocessor)(texts)["lengths"]
+    length = int(np.ceil(np.percentile(lengths, quantile) / multiple) * multiple)
+    length = min(max(length, multiple), limit)
+    return length, float(np.mean(lengths > length))
