@@ -80,6 +80,7 @@ _LAZY = {
     "TransformerClassifier": "keras_transfer.models.transformer_classifier",
     "trainable_summary": "keras_transfer.trainability",
     "GradualUnfreezing": "keras_transfer.callbacks",
+    "TimeBudget": "keras_transfer.time_budget",
     "adamw_with_warmup": "keras_transfer.optimizers",
     "layerwise_multipliers": "keras_transfer.optimizers",
     "LayerwiseAdam": "keras_transfer.optimizers",
