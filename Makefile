@@ -28,7 +28,8 @@ smoke: setup
 test: setup
 	@status=0; for backend in $(BACKENDS); do \
 	  echo "=== KERAS_BACKEND=$$backend"; start=$$(date +%s); \
-	  KERAS_BACKEND=$$backend $(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	  KERAS_BACKEND=$$backend KERAS_TRANSFER_TEST_CACHE=$(CURDIR)/.test_cache \
+	    $(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	  echo "=== KERAS_BACKEND=$$backend: exit $$rc in $$(( $$(date +%s) - start )) s"; \
 	  [ $$rc -eq 0 ] || status=1; \
 	done; exit $$status

@@ -12,8 +12,10 @@ with `-m large`.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -121,24 +123,57 @@ def support_table():
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="session")
-def folders(tmp_path_factory):
-    """{family: {"hf": folder, "keras_hub": folder}} and Hugging Face's reference ids."""
-    root = str(tmp_path_factory.mktemp("families"))
+def _built_folders(scratch):
+    """The folder `tests/families.py` wrote every family's Hugging Face model to.
+
+    Building them takes transformers most of a minute. With
+    `KERAS_TRANSFER_TEST_CACHE` set (`make test` sets it), the folders are
+    built once for the three backends' runs, under a key of the builder's
+    source and the library versions; otherwise in `scratch`."""
+    import hashlib
+
+    import tokenizers
+    import transformers
+
+    cache = os.environ.get("KERAS_TRANSFER_TEST_CACHE")
+    if cache:
+        with open(os.path.join(ROOT, "tests", "families.py"), "rb") as f:
+            key = hashlib.sha256(f.read())
+        key.update(f"{transformers.__version__} {tokenizers.__version__}".encode())
+        root = os.path.join(cache, f"families-{key.hexdigest()[:16]}")
+        if os.path.isfile(os.path.join(root, "reference.json")):
+            return root
+        os.makedirs(cache, exist_ok=True)
+        scratch = tempfile.mkdtemp(dir=cache)
+    else:
+        root = scratch
     env = {**os.environ, "PYTHONPATH": ROOT, "KERAS_BACKEND": "torch"}
     subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tests", "families.py"), root],
+        [sys.executable, os.path.join(ROOT, "tests", "families.py"), scratch],
         check=True,
         env=env,
         capture_output=True,
         timeout=300,
     )
+    if scratch != root:
+        try:
+            os.replace(scratch, root)  # whole, or not at all
+        except OSError:  # another run got there first
+            shutil.rmtree(scratch, ignore_errors=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def folders(tmp_path_factory):
+    """{family: {"hf": folder, "keras_hub": folder}} and Hugging Face's reference ids."""
+    scratch = str(tmp_path_factory.mktemp("families"))
+    root = _built_folders(scratch)
     with open(os.path.join(root, "reference.json"), encoding="utf-8") as f:
         reference = json.load(f)
     out = {}
     for family in FAMILIES:
         hf = os.path.join(root, f"hf_{family}")
-        keras_hub_folder = os.path.join(root, f"kh_{family}")
+        keras_hub_folder = os.path.join(scratch, f"kh_{family}")
         backbone, preprocessor = load_backbone_and_preprocessor(hf, sequence_length=64)
         backbone.save_to_preset(keras_hub_folder)
         preprocessor.save_to_preset(keras_hub_folder)
