@@ -3,27 +3,41 @@
 import argparse
 import sys
 
+from keras_transfer.comparison import TASK_DEFAULTS
 from keras_transfer.strategies import DEFAULT_RUN, STRATEGIES
 
-DEFAULTS = {
-    "data": "rotten_tomatoes",
-    "train_size": 640,
-    "test_size": 500,
-    "epochs": None,
-    "max_length": 48,
-    "batch_size": 16,
+# --smoke: a quick check of the whole pipeline on a slice (flags given still win).
+SMOKE = {
+    "classification": {"train_size": 48, "test_size": 32, "epochs": 1, "max_length": 16},
+    "ner": {"train_size": 48, "test_size": 32, "epochs": 1, "max_length": 32},
 }
-SMOKE = {**DEFAULTS, "train_size": 48, "test_size": 32, "epochs": 1, "max_length": 16}
-# compare --task ner: the bundled Wikigold corpus, every sentence.
-NER_DEFAULTS = {
-    "data": "wikigold",
-    "train_size": 0,
-    "test_size": 0,
-    "epochs": None,
-    "max_length": 128,
-    "batch_size": 16,
-}
-NER_SMOKE = {**NER_DEFAULTS, "train_size": 48, "test_size": 32, "epochs": 1, "max_length": 32}
+# What the Python API calls the flags that `compare` passes on unchanged.
+COMPARE_FLAGS = (
+    "data",
+    "task",
+    "strategies",
+    "seeds",
+    "train_size",
+    "test_size",
+    "few_shot",
+    "test_data",
+    "max_length",
+    "epochs",
+    "batch_size",
+    "preset",
+    "unfreeze_last",
+    "lora_rank",
+    "validation_size",
+    "text_column",
+    "label_column",
+    "tag_column",
+    "adapt_on",
+    "adapt_epochs",
+    "augment",
+    "seed",
+    "save_models",
+    "overwrite",
+)
 
 
 def _strategy_help():
@@ -44,6 +58,14 @@ def _parser():
         "KERAS_BACKEND). Every training run logs to TensorBoard under ./tensorflow_logs.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _compare_parser(commands)
+    _train_parser(commands)
+    _predict_parser(commands)
+    _serve_parser(commands)
+    return parser
+
+
+def _compare_parser(commands):
     compare = commands.add_parser(
         "compare",
         help="train transfer strategies side by side on the same data; write a table and plots",
@@ -53,11 +75,12 @@ def _parser():
         "recommendation; write results.csv, results.md, reports/ and "
         "transfer_learning_comparison.png. Defaults: 640 labelled snippets of the bundled real "
         "Rotten Tomatoes critic reviews (512 train / 128 validation), tested on 500 reviews of "
-        "movies never seen in training, with the bundled all-MiniLM-L6-v2, offline.",
+        "movies never seen in training, with the bundled all-MiniLM-L6-v2, offline. In "
+        "Python: keras_transfer.compare(...), with the same arguments and defaults.",
     )
     compare.add_argument(
         "--task",
-        choices=("classification", "ner"),
+        choices=tuple(TASK_DEFAULTS),
         default="classification",
         help="classification (default) or ner: named-entity recognition, one tag per word, "
         "scored by entity-level F1 (CoNLL), with the transformer strategies "
@@ -65,6 +88,30 @@ def _parser():
         "default data: the bundled Wikigold corpus (1,696 hand-annotated Wikipedia sentences, "
         "split by article), written to ./comparison_ner",
     )
+    _compare_data_flags(compare)
+    _compare_training_flags(compare)
+    compare.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default ./comparison; ./comparison_ner with --task ner)",
+    )
+    compare.add_argument("--overwrite", action="store_true", help="replace results in --out")
+    compare.add_argument(
+        "--save-models",
+        action="store_true",
+        help="also write each strategy's model to OUT/models/<strategy>.keras "
+        "(serve one with: python -m keras_transfer serve --model ...)",
+    )
+    compare.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a quick check of the whole pipeline on a slice (48 texts / 32 test, 1 epoch, "
+        "length 16; with --task ner 48 / 32 sentences, length 32)",
+    )
+
+
+def _compare_data_flags(compare):
+    defaults = TASK_DEFAULTS["classification"]
     compare.add_argument(
         "--data",
         default=None,
@@ -87,6 +134,56 @@ def _parser():
         help="--task ner: the CoNLL column of the tags (default -1, the last)",
     )
     compare.add_argument(
+        "--train-size",
+        type=int,
+        default=None,
+        help=f"train on a stratified sample of this many (default "
+        f"{defaults['train_size']}; 0 = all, the default with --task ner)",
+    )
+    compare.add_argument(
+        "--test-size",
+        type=int,
+        default=None,
+        help=f"evaluate on this many held-out texts (default {defaults['test_size']}; 0 = all, "
+        "the default with --task ner)",
+    )
+    compare.add_argument(
+        "--validation-size",
+        type=float,
+        default=None,
+        help=f"share of the training data held out for early stopping (default "
+        f"{defaults['validation_size']:g}; {TASK_DEFAULTS['ner']['validation_size']:g} with "
+        "--task ner)",
+    )
+    compare.add_argument(
+        "--few-shot",
+        type=int,
+        default=None,
+        metavar="K",
+        help="train every strategy on K examples per class (stratified, seeded), stopping early "
+        "on K per class of the validation split; try --strategies setfit,zero_shot,full,frozen",
+    )
+    compare.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        help="add N punctuation/case variants of each training text",
+    )
+    compare.add_argument(
+        "--adapt-on",
+        default=None,
+        metavar="DATA",
+        help="first adapt the encoder by masked-LM training on these texts (a file or a bundled "
+        "name; only the texts are read, never the test split's), then compare on it",
+    )
+    compare.add_argument(
+        "--adapt-epochs", type=int, default=1, help="masked-LM epochs for --adapt-on (1)"
+    )
+
+
+def _compare_training_flags(compare):
+    defaults = TASK_DEFAULTS["classification"]
+    compare.add_argument(
         "--strategies",
         default=None,
         help=f"comma list (default {','.join(DEFAULT_RUN)}; with --task ner "
@@ -103,24 +200,10 @@ def _parser():
         "--max-length",
         type=int,
         default=None,
-        help=f"tokens per text, default {DEFAULTS['max_length']}",
+        help=f"tokens per text, default {defaults['max_length']} "
+        f"({TASK_DEFAULTS['ner']['max_length']} with --task ner)",
     )
-    compare.add_argument(
-        "--batch-size", type=int, default=None, help=f"default {DEFAULTS['batch_size']}"
-    )
-    compare.add_argument(
-        "--train-size",
-        type=int,
-        default=None,
-        help=f"train on a stratified sample of this many (default "
-        f"{DEFAULTS['train_size']}; 0 = all)",
-    )
-    compare.add_argument(
-        "--test-size",
-        type=int,
-        default=None,
-        help=f"evaluate on this many held-out texts (default {DEFAULTS['test_size']}; 0 = all)",
-    )
+    compare.add_argument("--batch-size", type=int, default=None, help="default 16")
     compare.add_argument(
         "--preset",
         default=None,
@@ -128,34 +211,20 @@ def _parser():
         "keras-hub name (default: bundled all-MiniLM-L6-v2)",
     )
     compare.add_argument(
-        "--out",
-        default=None,
-        help="output folder (default ./comparison; ./comparison_ner with --task ner)",
-    )
-    compare.add_argument("--overwrite", action="store_true", help="replace results in --out")
-    compare.add_argument(
-        "--augment",
-        type=int,
-        default=0,
-        help="add N punctuation/case variants of each training text",
-    )
-    compare.add_argument(
-        "--few-shot",
+        "--unfreeze-last",
         type=int,
         default=None,
-        metavar="K",
-        help="train every strategy on K examples per class (stratified, seeded), stopping early "
-        "on K per class of the validation split; try --strategies setfit,zero_shot,full,frozen",
+        metavar="N",
+        help="last_n: train the top N transformer blocks (default "
+        f"{STRATEGIES['last_n'].options['unfreeze_last']}, or all of a smaller model's)",
     )
     compare.add_argument(
-        "--adapt-on",
+        "--lora-rank",
+        type=int,
         default=None,
-        metavar="DATA",
-        help="first adapt the encoder by masked-LM training on these texts (a file or a bundled "
-        "name; only the texts are read, never the test split's), then compare on it",
-    )
-    compare.add_argument(
-        "--adapt-epochs", type=int, default=1, help="masked-LM epochs for --adapt-on (1)"
+        metavar="R",
+        help=f"lora: rank of the low-rank updates (default "
+        f"{STRATEGIES['lora'].options['lora_rank']})",
     )
     compare.add_argument("--seed", type=int, default=0, help="split and training seed")
     compare.add_argument(
@@ -170,23 +239,14 @@ def _parser():
         help="train without balanced class weights",
     )
     compare.add_argument(
-        "--save-models",
-        action="store_true",
-        help="also write each strategy's model to OUT/models/<strategy>.keras "
-        "(serve one with: python -m keras_transfer serve --model ...)",
-    )
-    compare.add_argument(
         "--data-parallel",
         action="store_true",
         help="train on every local device (JAX: keras.distribution.DataParallel; TensorFlow: "
         "tf.distribute.MirroredStrategy); --batch-size stays the global batch",
     )
-    compare.add_argument(
-        "--smoke",
-        action="store_true",
-        help="a quick check of the whole pipeline on a slice (48 texts / 32 test, 1 epoch, "
-        "length 16; with --task ner 48 / 32 sentences, length 32)",
-    )
+
+
+def _train_parser(commands):
     train = commands.add_parser(
         "train",
         help="train one strategy and save a model that predict and serve take (resumable)",
@@ -201,7 +261,7 @@ def _parser():
     )
     train.add_argument(
         "--data",
-        default=DEFAULTS["data"],
+        default=TASK_DEFAULTS["classification"]["data"],
         help="CSV/TSV/JSON/JSONL file, folder of class sub-folders, or a bundled dataset "
         "(its training split); default: rotten_tomatoes",
     )
@@ -234,6 +294,9 @@ def _parser():
         help="train on every local device (JAX: keras.distribution.DataParallel; TensorFlow: "
         "tf.distribute.MirroredStrategy); --batch-size stays the global batch",
     )
+
+
+def _predict_parser(commands):
     predict = commands.add_parser(
         "predict",
         help="predict labels of texts with a saved model",
@@ -241,6 +304,9 @@ def _parser():
     )
     predict.add_argument("--model", required=True, help="path of a saved .keras model")
     predict.add_argument("texts", nargs="+", help="texts to classify")
+
+
+def _serve_parser(commands):
     serve = commands.add_parser(
         "serve",
         help="serve a saved model over HTTP (FastAPI + uvicorn)",
@@ -250,7 +316,6 @@ def _parser():
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--max-batch-size", type=int, default=64)
-    return parser
 
 
 def _predict(args):
@@ -286,15 +351,6 @@ def _check_positive(values):
     for key, value in values.items():
         if value is not None and value < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be positive. Received: {value}")
-
-
-def _check_counts(values):
-    """One-line CLI errors for sizes given as less than 0 (0 means all)."""
-    for key, value in values.items():
-        if value is not None and value < 0:
-            raise ValueError(
-                f"--{key.replace('_', '-')} must be 0 (all) or more. Received: {value}"
-            )
 
 
 def _train(args):
@@ -419,152 +475,28 @@ def _train(args):
     print(f"Serve it: python -m keras_transfer serve --model {args.out}")
 
 
-def _sample(frame, n, seed):
-    if not n or n >= len(frame):
-        return frame
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(frame, train_size=n, stratify=frame["label"], random_state=seed)
-    return keep.reset_index(drop=True)
-
-
 def _compare(args):
-    from keras_transfer import data as data_lib
-    from keras_transfer.compare import compare_strategies
-    from keras_transfer.reports import markdown_table
-    from keras_transfer.strategies import check_strategies
+    """`compare`: the flags, translated into `keras_transfer.compare(...)`."""
+    from keras_transfer.comparison import compare
+    from keras_transfer.ner import SCORES
+    from keras_transfer.reports import CLASSIFICATION_SCORES, markdown_table
 
-    if args.task == "ner":
-        return _compare_ner(args)
-    args.strategies = args.strategies or ",".join(DEFAULT_RUN)
-    args.out = args.out or "comparison"
-    sizes = dict(SMOKE if args.smoke else DEFAULTS)
-    for key in sizes:
-        value = getattr(args, key)
-        if value is not None:
-            sizes[key] = value
-    _check_positive(
-        {
-            key: sizes.get(key, getattr(args, key))
-            for key in ("epochs", "max_length", "batch_size", "seeds", "few_shot", "adapt_epochs")
-        }
-    )
-    check_strategies(args.strategies)
-    _check_counts({"train_size": sizes["train_size"], "test_size": sizes["test_size"]})
-    _check_counts({"augment": args.augment})
-    args.data = sizes["data"]
-    if args.data in data_lib.BUNDLED and args.test_data is None:
-        train, test = data_lib.load_bundled(args.data)
-        train = data_lib.load_texts(train, args.text_column, args.label_column)
-        test = (
-            None if test is None else data_lib.load_texts(test, args.text_column, args.label_column)
-        )
-    else:
-        train = data_lib.load_texts(args.data, args.text_column, args.label_column)
-        test = (
-            None
-            if args.test_data is None
-            else data_lib.load_texts(args.test_data, args.text_column, args.label_column)
-        )
-    train = _sample(train, sizes["train_size"], args.seed)
-    if test is not None:
-        test = _sample(test, sizes["test_size"], args.seed)
-    table = compare_strategies(
-        train,
-        test,
-        strategies=args.strategies,
-        epochs=sizes["epochs"],
-        max_length=sizes["max_length"],
-        batch_size=sizes["batch_size"],
-        out=args.out,
-        preset=args.preset,
-        few_shot=args.few_shot,
-        adapt_on=args.adapt_on,
-        adapt_epochs=args.adapt_epochs,
-        augment=args.augment,
-        seed=args.seed,
-        seeds=args.seeds,
-        class_weight=None if args.no_class_weight else "balanced",
-        save_models=args.save_models,
-        overwrite=args.overwrite,
-    )
-    print()
-    print(markdown_table(table))
-    print(table.attrs["recommendation"])
-    print(
-        f"\nResults in {args.out}/; TensorBoard (HParams tab compares the runs): "
-        f"tensorboard --logdir {table.attrs['experiment_dir']}"
-    )
-
-
-def _compare_ner(args):
-    import numpy as np
-
-    from keras_transfer.conll import load_bundled_ner, load_conll
-    from keras_transfer.ner import NER_STRATEGIES, SCORES, compare_ner
-    from keras_transfer.reports import markdown_table
-
-    only_classification = {
-        "--few-shot": args.few_shot is not None,
-        "--adapt-on": args.adapt_on is not None,
-        "--augment": args.augment != 0,
-        "--seeds": args.seeds != 1,
-        "--no-class-weight": args.no_class_weight,
-        "--text-column": args.text_column != "text",
-        "--label-column": args.label_column != "label",
+    # A flag left out (None) takes `compare`'s default, or the --smoke slice's.
+    given = {key: getattr(args, key) for key in COMPARE_FLAGS}
+    given = {
+        **(SMOKE[args.task] if args.smoke else {}),
+        **{k: v for k, v in given.items() if v is not None},
     }
-    used = [flag for flag, set_ in only_classification.items() if set_]
-    if used:
-        raise ValueError(f"{', '.join(used)} apply to --task classification only.")
-    sizes = dict(NER_SMOKE if args.smoke else NER_DEFAULTS)
-    for key in sizes:
-        value = getattr(args, key)
-        if value is not None:
-            sizes[key] = value
-    _check_positive({key: sizes[key] for key in ("epochs", "max_length", "batch_size")})
-    _check_counts({key: sizes[key] for key in ("train_size", "test_size")})
-    if sizes["data"] == "wikigold":
-        train, test = load_bundled_ner()
-    else:
-        train, test = load_conll(sizes["data"], tag_column=args.tag_column), None
-    if args.test_data is not None:
-        test = load_conll(args.test_data, tag_column=args.tag_column)
-        known = {t for sentence in train[1] for t in sentence} | {"O"}
-        unseen = sorted({t for sentence in test[1] for t in sentence} - known)
-        if unseen:
-            raise ValueError(
-                f"--test-data uses tags that no sentence of --data has: {unseen}: the model "
-                "could never predict them, and every such entity would count as missed. Add "
-                "training sentences with them, or drop them from the test data. Received: "
-                f"--test-data {args.test_data!r}"
-            )
-
-    def sample(pair, n):
-        if pair is None or not n or n >= len(pair[0]):
-            return pair
-        rows = np.sort(np.random.default_rng(args.seed).permutation(len(pair[0]))[:n])
-        return [pair[0][i] for i in rows], [pair[1][i] for i in rows]
-
-    out = args.out or "comparison_ner"
-    table = compare_ner(
-        sample(train, sizes["train_size"]),
-        sample(test, sizes["test_size"]),
-        strategies=args.strategies.split(",") if args.strategies else NER_STRATEGIES,
-        epochs=sizes["epochs"],
-        max_length=sizes["max_length"],
-        batch_size=sizes["batch_size"],
-        out=out,
-        preset=args.preset,
-        tag_column=args.tag_column,
-        seed=args.seed,
-        save_models=args.save_models,
-        overwrite=args.overwrite,
-    )
+    if args.no_class_weight:
+        given["class_weight"] = None
+    out = args.out or TASK_DEFAULTS[args.task]["out"]
+    table = compare(out=out, **given)
     print()
-    print(markdown_table(table, SCORES))
+    print(markdown_table(table, SCORES if args.task == "ner" else CLASSIFICATION_SCORES))
     print(table.attrs["recommendation"])
+    where = f" (per-type entity reports in {out}/reports/)" if args.task == "ner" else ""
     print(
-        f"\nResults in {out}/ (per-type entity reports in {out}/reports/); TensorBoard: "
+        f"\nResults in {out}/{where}; TensorBoard (HParams tab compares the runs): "
         f"tensorboard --logdir {table.attrs['experiment_dir']}"
     )
 

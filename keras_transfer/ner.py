@@ -10,7 +10,7 @@ import numpy as np
 
 from keras_transfer import platform, reports
 from keras_transfer.checks import check_int
-from keras_transfer.compare import _newest_run, _prepare_out
+from keras_transfer.comparison import _newest_run, _prepare_out
 from keras_transfer.strategies import STRATEGIES, check_strategies, strategy_options
 
 NER_STRATEGIES = ("frozen", "last_n", "lora", "full", "scratch")
@@ -33,6 +33,7 @@ def compare_ner(
     validation_size=0.15,
     tag_column=-1,
     seed=0,
+    seeds=1,
     save_models=False,
     overwrite=False,
     log_root=None,
@@ -69,7 +70,10 @@ def compare_ner(
             EarlyStopping (seeded).
         tag_column: the tag column of CoNLL files.
         seed: split, initialisation, shuffling and dropout seed.
-        save_models: write each strategy's model to out/models.
+        seeds: train each strategy this many times (seeds `seed`,
+            `seed + 1`, ...) on the same split; the table gives the mean and
+            `entity_f1_std`, `token_accuracy_std` columns.
+        save_models: write each strategy's model (first seed) to out/models.
         log_root: where the TensorBoard experiment folder goes.
         verbose: 0 silent, 1 one line per strategy, 2 also Keras' epoch lines.
 
@@ -77,8 +81,9 @@ def compare_ner(
     entity_recall, entity_f1_macro (mean over entity types), token_accuracy
     (over words), train_seconds, inference_sentences_per_s,
     trainable_params, total_params, epochs_run, best_epoch, learning_rate,
-    max_epochs, at_ceiling (1.0: the best epoch was the last one allowed), log_dir.
-    Per-type reports and histories are in `table.attrs`.
+    max_epochs, at_ceiling (1.0: the best epoch was the last one allowed; the
+    share of seeds with `seeds > 1`), seeds, log_dir. Per-type reports and
+    histories (first seed's) are in `table.attrs`.
 
     Example:
     >>> import keras_transfer as kt
@@ -90,7 +95,7 @@ def compare_ner(
     """
     import keras
 
-    from keras_transfer.conll import load_bundled_ner, load_conll
+    from keras_transfer.conll import load_bundled_ner
     from keras_transfer.entity import entity_scores
     from keras_transfer.models.token_classifier import TokenClassifier
     from keras_transfer.trainability import trainable_summary
@@ -104,7 +109,7 @@ def compare_ner(
             f"`strategies` for NER must come from {list(NER_STRATEGIES)}. "
             f"Received: strategies={strategies!r}"
         )
-    for name, value in (("max_length", max_length), ("batch_size", batch_size)):
+    for name, value in (("max_length", max_length), ("batch_size", batch_size), ("seeds", seeds)):
         check_int(name, value)
     check_int("epochs", epochs, allow_none=True)
     if not 0 < validation_size < 1:
@@ -113,31 +118,20 @@ def compare_ner(
             f"Received: validation_size={validation_size!r}"
         )
     options = strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank)
-
-    def read(source, name):
-        if isinstance(source, (str, os.PathLike)):
-            return load_conll(source, tag_column=tag_column)
-        if isinstance(source, (tuple, list)) and len(source) == 2:
-            return list(source[0]), list(source[1])
-        raise ValueError(
-            f"`{name}` must be a CoNLL file path or a (words, tags) pair. "
-            f"Received: {name} of type {type(source).__name__}"
-        )
-
     rng = np.random.default_rng(seed)
     test_source = test
     if train is None:
         (words, tags), bundled_test = load_bundled_ner()
-        test = bundled_test if test is None else read(test, "test")
+        test = bundled_test if test is None else read_sentences(test, "test", tag_column)
     else:
-        words, tags = read(train, "train")
+        words, tags = read_sentences(train, "train", tag_column)
         if test is None:
             rows = rng.permutation(len(words))
             cut = max(1, round(0.2 * len(words)))
             test = ([words[i] for i in rows[:cut]], [tags[i] for i in rows[:cut]])
             words, tags = [words[i] for i in rows[cut:]], [tags[i] for i in rows[cut:]]
         else:
-            test = read(test, "test")
+            test = read_sentences(test, "test", tag_column)
     rows = rng.permutation(len(words))
     cut = max(1, round(validation_size * len(words)))
     if len(words) - cut < 1:
@@ -146,14 +140,7 @@ def compare_ner(
     train_words, train_tags = [words[i] for i in rows[cut:]], [tags[i] for i in rows[cut:]]
     test_words, test_tags = test
     tag_names = sorted({t for sentence in tags for t in sentence} | {"O"})
-    unknown = sorted({t for sentence in test_tags for t in sentence} - set(tag_names))
-    if unknown:
-        raise ValueError(
-            f"The test sentences use tags that no training sentence has: {unknown}: the model "
-            "could never predict them, and every such entity would count as missed. Add "
-            "training sentences with them, or drop them from the test data. Training tags: "
-            f"{tag_names}. Received: test={_describe(test_source)}"
-        )
+    check_test_tags(tags, test_tags, f"test={describe(test_source)}")
 
     if out is not None:
         out = _prepare_out(out, overwrite)
@@ -164,7 +151,7 @@ def compare_ner(
     )
     rows_out, texts, histories = [], {}, {}
 
-    def add(row, predicted, history=None):
+    def add(row, predicted, history=None, run_seed=seed):
         scores = entity_scores(test_tags, predicted)
         words_total = sum(len(s) for s in test_tags)
         right = sum(
@@ -182,17 +169,19 @@ def compare_ner(
             "token_accuracy": right / max(words_total, 1),
         }
         row["log_dir"] = row.get("log_dir") or os.path.join(experiment_dir, row["strategy"])
+        row["seed"] = run_seed
         rows_out.append(row)
-        texts[row["strategy"]] = scores.round(3).to_string()
-        if history is not None:
-            histories[row["strategy"]] = history
+        if row["strategy"] not in texts:  # the first seed's
+            texts[row["strategy"]] = scores.round(3).to_string()
+            if history is not None:
+                histories[row["strategy"]] = history
         reports.write_hparams(
             row["log_dir"],
             {
                 "strategy": row["strategy"],
                 "learning_rate": float(row.get("learning_rate", 0.0)),
                 "max_epochs": int(row.get("max_epochs", 0)),
-                "seed": int(seed),
+                "seed": int(run_seed),
                 **common,
             },
             {
@@ -205,11 +194,7 @@ def compare_ner(
         _write(table(), texts, out)
 
     def table():
-        import pandas as pd
-
-        frame = pd.DataFrame(rows_out)
-        frame = frame.sort_values("entity_f1", ascending=False, kind="stable")
-        frame = frame.reset_index(drop=True)
+        frame = reports.seed_table(rows_out, SCORES)
         frame.attrs.update(
             histories=dict(histories),
             reports=dict(texts),
@@ -245,17 +230,19 @@ def compare_ner(
     tf_logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
-            for number, strategy in enumerate(strategies, start=1):
+            runs = [(s, seed + k) for s in strategies for k in range(seeds)]
+            for number, (strategy, run_seed) in enumerate(runs, start=1):
                 recipe = STRATEGIES[strategy].token_recipe
                 max_epochs = epochs or recipe.max_epochs
                 if verbose:
                     print(
-                        f"[{number}/{len(strategies)}] {strategy:<8} training (lr "
+                        f"[{number}/{len(runs)}] {strategy:<8} training ("
+                        f"{f'seed {run_seed}, ' if seeds > 1 else ''}lr "
                         f"{recipe.learning_rate:g}, at most {max_epochs} epochs) ...",
                         end="",
                         flush=True,
                     )
-                keras.utils.set_random_seed(seed)
+                keras.utils.set_random_seed(run_seed)
                 start = time.perf_counter()
                 model = TokenClassifier.from_preset(
                     preset,
@@ -271,7 +258,7 @@ def compare_ner(
                     validation_data=(val_words, val_tags),
                     epochs=max_epochs,
                     batch_size=batch_size,
-                    experiment=strategy,
+                    experiment=f"{strategy}_seed{run_seed}" if seeds > 1 else strategy,
                     log_root=experiment_dir,
                     verbose=2 if verbose > 1 else 0,
                 )
@@ -294,8 +281,9 @@ def compare_ner(
                     },
                     predicted,
                     history.history,
+                    run_seed,
                 )
-                if save_models and out is not None:
+                if save_models and out is not None and run_seed == seed:
                     os.makedirs(os.path.join(out, "models"), exist_ok=True)
                     reports.save_model(model, os.path.join(out, "models", f"{strategy}.keras"))
                 if verbose:
@@ -320,7 +308,36 @@ def compare_ner(
     return result
 
 
-def _describe(source):
+def read_sentences(source, name, tag_column=-1):
+    """`(words, tags)` from a CoNLL file path (tags from `tag_column`) or a `(words, tags)` pair."""
+    from keras_transfer.conll import load_conll
+
+    if isinstance(source, (str, os.PathLike)):
+        return load_conll(source, tag_column=tag_column)
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        return list(source[0]), list(source[1])
+    raise ValueError(
+        f"`{name}` must be a CoNLL file path or a (words, tags) pair. "
+        f"Received: {name} of type {type(source).__name__}"
+    )
+
+
+def check_test_tags(train_tags, test_tags, received):
+    """Refuse test sentences with a tag that no training sentence has
+    (`received` ends the error: the argument and its value)."""
+    known = {t for sentence in train_tags for t in sentence} | {"O"}
+    unknown = sorted({t for sentence in test_tags for t in sentence} - known)
+    if unknown:
+        raise ValueError(
+            f"The test sentences use tags that no training sentence has: {unknown}: the model "
+            "could never predict them, and every such entity would count as missed. Add "
+            "training sentences with them, or drop them from the test data. Training tags: "
+            f"{sorted(known)}. Received: {received}"
+        )
+
+
+def describe(source):
+    """How an error shows a `train`/`test` argument: a path, or a sentence count."""
     if isinstance(source, (str, os.PathLike)):
         return repr(os.fspath(source))
     if source is None:

@@ -58,6 +58,41 @@ def markdown_table(table, scores=CLASSIFICATION_SCORES):
     return "\n".join(lines) + "\n"
 
 
+def seed_table(rows, scores=CLASSIFICATION_SCORES):
+    """One row per strategy from one row per run (each with its `seed`), best first.
+
+    A strategy trained with several seeds gets the mean of its numeric
+    columns, a `<column>_std` column for each of the `scores` (the
+    `(column, heading)` pairs; the first one sorts the table) and its other
+    columns from its first run. `seeds` counts the runs.
+
+    Example:
+    >>> rows = [{"strategy": "a", "f1_macro": f, "accuracy": 0.5, "seed": s}
+    ...         for s, f in enumerate((0.6, 0.8))]
+    >>> seed_table(rows)[["f1_macro", "seeds"]].values.tolist()
+    [[0.7, 2.0]]
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    groups = frame.groupby("strategy", sort=False)
+    seeds = groups["seed"].count()
+    if seeds.max() > 1:
+        numeric = frame.select_dtypes("number").columns.drop("seed")
+        spread = [column for column, _ in scores]
+        std = groups[spread].std()
+        frame = groups.first().drop(columns=numeric).join(groups[list(numeric)].mean())
+        for column in spread:
+            frame[f"{column}_std"] = std[column]
+        frame = frame.reset_index()
+    frame["seeds"] = frame["strategy"].map(seeds)
+    return (
+        frame.drop(columns="seed")
+        .sort_values(scores[0][0], ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
+
+
 def _at_ceiling(row):
     value = row.get("at_ceiling")
     return bool(value) and not (isinstance(value, float) and np.isnan(value))

@@ -189,6 +189,115 @@ def run_main(capsys, *args):
     return code, captured.out, captured.err
 
 
+# The same comparison through `kt.compare` and through the command line.
+TWINS = {
+    "classification": {
+        "data": "rotten_tomatoes",  # its bundled test split, both sides sampled
+        "strategies": "embedding,frozen",
+        "train_size": 32,
+        "test_size": 16,
+    },
+    "ner": {"task": "ner", "strategies": "frozen", "train_size": 16, "test_size": 8, "seeds": 2},
+}
+TIMINGS = ("train_seconds", "inference_examples_per_s", "inference_sentences_per_s", "log_dir")
+
+
+@pytest.fixture(scope="module")
+def twins(tiny_preset, tmp_path_factory):
+    """`twins(task)`: (Python's results.csv, the CLI's, Python's table), run once a task."""
+    from keras_transfer.__main__ import main
+
+    runs = {}
+
+    def run(task):
+        if task in runs:
+            return runs[task]
+        args = {**TWINS[task], "epochs": 1, "max_length": 16, "batch_size": 8}
+        args["preset"] = tiny_preset
+        folder = tmp_path_factory.mktemp(task)
+        flags = [f for k, v in args.items() for f in (f"--{k.replace('_', '-')}", str(v))]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(folder)  # where the CLI's TensorBoard logs go
+            table = kt.compare(**args, out=str(folder / "python"), verbose=0)
+            assert main(["compare", *flags, "--out", str(folder / "cli")]) == 0
+        results = (pd.read_csv(folder / side / "results.csv") for side in ("python", "cli"))
+        runs[task] = (*results, table)
+        return runs[task]
+
+    return run
+
+
+@pytest.mark.parametrize("task", list(TWINS))
+def test_python_and_cli_give_the_same_table(twins, task):
+    python, cli, _ = twins(task)
+    assert list(python.columns) == list(cli.columns)
+    scores = [c for c in python.columns if c not in TIMINGS]
+    pd.testing.assert_frame_equal(python[scores], cli[scores])
+
+
+def test_ner_seeds_give_mean_and_std(twins):
+    _, _, table = twins("ner")
+    rows = table.set_index("strategy")
+    assert rows.loc["frozen", "seeds"] == 2 and rows.loc["most_frequent_tag", "seeds"] == 1
+    assert {"entity_f1_std", "token_accuracy_std"} <= set(table.columns)
+    assert rows.loc["frozen", "entity_f1_std"] >= 0
+    runs = [d for d in os.listdir(table.attrs["experiment_dir"]) if d.startswith("frozen_seed")]
+    assert len(runs) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"task": "pos"}, "task='pos'"),
+        (
+            {"task": "ner", "few_shot": 3},
+            "`few_shot` only applies to task='classification'.*few_shot=3",
+        ),
+        (
+            {"task": "ner", "augment": 1, "class_weight": None},
+            "`augment`, `class_weight` only apply to task='classification'",
+        ),
+        ({"tag_column": 2}, "`tag_column` only applies to task='ner'.*tag_column=2"),
+        ({"train_size": -1}, "train_size=-1"),
+        ({"task": "ner", "seeds": 0}, "seeds=0"),
+    ],
+)
+def test_compare_refuses_arguments_before_reading_data(kwargs, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        kt.compare(data=str(tmp_path / "never_read.csv"), out=None, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ([], {"task": "classification", "out": "comparison", "seeds": 1, "augment": 0}),
+        (
+            ["--no-class-weight", "--unfreeze-last", "1", "--lora-rank", "4"],
+            {"class_weight": None, "unfreeze_last": 1, "lora_rank": 4},
+        ),
+        (["--validation-size", "0.3", "--strategies", "frozen"], {"validation_size": 0.3}),
+        (["--smoke", "--epochs", "3"], {"train_size": 48, "test_size": 32, "epochs": 3}),
+        (["--task", "ner", "--smoke"], {"out": "comparison_ner", "max_length": 32}),
+    ],
+)
+def test_cli_passes_its_flags_on_to_compare(capsys, monkeypatch, flags, expected):
+    from keras_transfer import comparison
+
+    calls = []
+
+    def recorded(**kwargs):
+        calls.append(kwargs)
+        raise ValueError("recorded")
+
+    monkeypatch.setattr(comparison, "compare", recorded)
+    code, _, err = run_main(capsys, "compare", *flags)
+    assert (code, err.strip()) == (2, "error: recorded")
+    assert calls[0].items() >= expected.items()
+    left_out = {"few_shot", "test_data", "preset", "max_length", "train_size", "strategies"}
+    if not flags:  # compare's own defaults, not the CLI's
+        assert not left_out & set(calls[0])
+
+
 def test_cli_help_reads_well(capsys):
     code, out, _ = run_main(capsys, "--help")
     assert code == 0 and "compare" in out and "serve" in out
@@ -227,7 +336,7 @@ def test_cli_smoke(tmp_path, tiny_preset, capsys):
     [
         (["--data", "nope.csv"], "does not exist"),
         (["--strategies", "embedding,xx"], "strategies="),
-        (["--epochs", "0"], "--epochs must be positive"),
+        (["--epochs", "0"], "epochs=0"),
         (["--label-column", "stars"], "label_column='stars'"),
     ],
 )

@@ -277,7 +277,7 @@ def test_cli_ner_refuses_classification_flags(capsys):
     from keras_transfer.__main__ import main
 
     assert main(["compare", "--task", "ner", "--few-shot", "8"]) == 2
-    assert "--few-shot apply to --task classification only" in capsys.readouterr().err
+    assert "`few_shot` only applies to task='classification'" in capsys.readouterr().err
 
 
 @pytest.mark.large

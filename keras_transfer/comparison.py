@@ -1,4 +1,9 @@
-"""Train transfer strategies side by side on the same data: the toolkit's main job."""
+"""Train transfer strategies side by side on the same data: the toolkit's main job.
+
+`compare` is the entry point (the command line's `compare` calls it); it
+reads and samples the data, then runs `compare_strategies` (text
+classification) or `keras_transfer.compare_ner` (named entities).
+"""
 
 import os
 import shutil
@@ -18,6 +23,248 @@ from keras_transfer.strategies import (
 
 RESULT_FILES = ("results.csv", "results.md", "transfer_learning_comparison.png")
 RESULT_FOLDERS = ("reports", "models")
+
+
+# Each task's defaults: the bundled data set (with its held-out test split),
+# how many training and test examples to sample (0: all), tokens per text,
+# the share of training data for early stopping, and the output folder.
+TASK_DEFAULTS = {
+    "classification": {
+        "data": "rotten_tomatoes",
+        "train_size": 640,
+        "test_size": 500,
+        "max_length": 48,
+        "validation_size": 0.2,
+        "out": "comparison",
+    },
+    "ner": {
+        "data": "wikigold",
+        "train_size": 0,
+        "test_size": 0,
+        "max_length": 128,
+        "validation_size": 0.15,
+        "out": "comparison_ner",
+    },
+}
+# The arguments that apply to one task only, with their defaults: another
+# value is refused for the other task.
+TASK_ONLY = {
+    "classification": {
+        "few_shot": None,
+        "adapt_on": None,
+        "adapt_epochs": 1,
+        "augment": 0,
+        "class_weight": "balanced",
+        "text_column": "text",
+        "label_column": "label",
+    },
+    "ner": {"tag_column": -1},
+}
+_PASSED_ON = (
+    "strategies",
+    "epochs",
+    "max_length",
+    "batch_size",
+    "out",
+    "preset",
+    "unfreeze_last",
+    "lora_rank",
+    "validation_size",
+    "seed",
+    "seeds",
+    "save_models",
+    "overwrite",
+    "log_root",
+    "verbose",
+)
+
+
+def compare(
+    data=None,
+    task="classification",
+    strategies=None,
+    seeds=1,
+    train_size=None,
+    test_size=None,
+    few_shot=None,
+    test_data=None,
+    max_length=None,
+    epochs=None,
+    batch_size=16,
+    out="auto",
+    preset=None,
+    unfreeze_last=None,
+    lora_rank=None,
+    validation_size=None,
+    text_column="text",
+    label_column="label",
+    tag_column=-1,
+    adapt_on=None,
+    adapt_epochs=1,
+    augment=0,
+    seed=0,
+    class_weight="balanced",
+    save_models=False,
+    overwrite=False,
+    log_root=None,
+    verbose=1,
+):
+    """Compare transfer strategies on one task; what `python -m keras_transfer compare` runs.
+
+    Reads `data`, samples it, and trains every strategy side by side on the
+    same split next to reference rows: `compare_strategies` for
+    `task="classification"`, `keras_transfer.compare_ner` for `task="ner"`
+    (see them for the recipes, the columns and what `out` receives). The
+    defaults are the command line's, so `kt.compare()` gives the table of
+    `python -m keras_transfer compare` and `kt.compare(task="ner")` that of
+    `python -m keras_transfer compare --task ner`.
+
+    Args:
+        data: classification: labelled texts (anything
+            `keras_transfer.load_texts` reads) or a bundled data set name
+            (`keras_transfer.load_bundled`); default `"rotten_tomatoes"`.
+            NER: a CoNLL file, a `(words, tags)` pair or `"wikigold"`
+            (default). A bundled name brings its held-out test split.
+        task: `"classification"` or `"ner"`.
+        strategies: names from `keras_transfer.strategies.STRATEGIES` (a list
+            or a comma-separated string); default: the task's default run.
+        seeds: train each strategy this many times (seeds `seed`,
+            `seed + 1`, ...): the table gives the mean and `<score>_std`
+            columns.
+        train_size: train on a sample of this many examples (stratified by
+            label for classification; 0: all). Default 640 for
+            classification, 0 for NER.
+        test_size: evaluate on a sample of this many held-out examples (0:
+            all). Default 500 for classification, 0 for NER.
+        few_shot: classification: K examples per class (see
+            `compare_strategies`).
+        test_data: held-out data, of `data`'s kinds. Default: the bundled
+            test split of a bundled set, else 20 % of `data`.
+        max_length: tokens per text; default 48 for classification, 128 for
+            NER.
+        epochs, batch_size, preset, unfreeze_last, lora_rank, seed,
+            save_models, overwrite, log_root, verbose: passed on.
+        out: results folder; `"auto"`: `"comparison"` for classification,
+            `"comparison_ner"` for NER; None writes nothing.
+        validation_size: share of the training data held out for early
+            stopping; default 0.2 for classification, 0.15 for NER.
+        text_column, label_column: classification: the columns of `data`.
+        tag_column: NER: the tag column of CoNLL files.
+        adapt_on, adapt_epochs, augment, class_weight: classification
+            only (see `compare_strategies`).
+
+    An argument of one task given to the other (`few_shot` with
+    `task="ner"`, say) raises a `ValueError`.
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> words = [["Ada", "Lovelace", "wrote"], ["Paris", "is", "big"]] * 8
+    >>> tags = [["B-PER", "I-PER", "O"], ["B-LOC", "O", "O"]] * 8
+    >>> table = kt.compare((words, tags), task="ner", strategies=[], out=None, verbose=0)
+    >>> table["strategy"].tolist()
+    ['most_frequent_tag']
+    """
+    settings = _settings(dict(locals()))
+    if task == "ner":
+        return _compare_ner(settings)
+    train, test = _labelled_texts(settings["data"], test_data, text_column, label_column)
+    train = _sample(train, settings["train_size"], seed)
+    if test is not None:
+        test = _sample(test, settings["test_size"], seed)
+    passed_on = ("few_shot", "adapt_on", "adapt_epochs", "augment", "class_weight")
+    return compare_strategies(
+        train, test, **{key: settings[key] for key in (*_PASSED_ON, *passed_on)}
+    )
+
+
+def _settings(arguments):
+    """`compare`'s arguments, checked, with the task's defaults filled in."""
+    task = arguments["task"]
+    if task not in TASK_DEFAULTS:
+        raise ValueError(f"`task` must be one of {list(TASK_DEFAULTS)}. Received: task={task!r}")
+    for other, only in TASK_ONLY.items():
+        wrong = [name for name, default in only.items() if _differs(arguments[name], default)]
+        if other != task and wrong:
+            received = ", ".join(f"{name}={arguments[name]!r}" for name in wrong)
+            raise ValueError(
+                f"{', '.join(f'`{name}`' for name in wrong)} only appl"
+                f"{'ies' if len(wrong) == 1 else 'y'} to task={other!r}, not to "
+                f"task={task!r}. Received: {received}"
+            )
+    settings = dict(arguments)
+    for name, default in TASK_DEFAULTS[task].items():
+        unset = settings[name] == "auto" if name == "out" else settings[name] is None
+        if unset:
+            settings[name] = default
+    for name in ("seeds", "max_length", "batch_size", "adapt_epochs"):
+        check_int(name, settings[name])
+    for name in ("train_size", "test_size", "augment"):
+        check_int(name, settings[name], minimum=0)
+    for name in ("epochs", "few_shot"):
+        check_int(name, settings[name], allow_none=True)
+    strategies = settings["strategies"]
+    if isinstance(strategies, str):
+        settings["strategies"] = [s.strip() for s in strategies.split(",") if s.strip()]
+    elif strategies is None:
+        from keras_transfer.ner import NER_STRATEGIES
+
+        settings["strategies"] = NER_STRATEGIES if task == "ner" else DEFAULT_RUN
+    return settings
+
+
+def _differs(value, default):
+    """Whether an argument was given another value than its default."""
+    if default is None:
+        return value is not None
+    return not (type(value) is type(default) and value == default)
+
+
+def _labelled_texts(data, test_data, text_column, label_column):
+    """(train, test) DataFrames: a bundled set's own test split unless `test_data`."""
+    if isinstance(data, str) and data in data_lib.BUNDLED and test_data is None:
+        data, test_data = data_lib.load_bundled(data)
+    train = data_lib.load_texts(data, text_column, label_column)
+    if test_data is None:
+        return train, None
+    return train, data_lib.load_texts(test_data, text_column, label_column)
+
+
+def _sample(frame, n, seed):
+    """A stratified sample of `n` rows (all of them when `n` is 0 or too many)."""
+    if not n or n >= len(frame):
+        return frame
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(frame, train_size=n, stratify=frame["label"], random_state=seed)
+    return keep.reset_index(drop=True)
+
+
+def _compare_ner(settings):
+    from keras_transfer import ner
+    from keras_transfer.conll import BUNDLED_NER, load_bundled_ner
+
+    data, test_data, tag_column = settings["data"], settings["test_data"], settings["tag_column"]
+    if isinstance(data, str) and data in BUNDLED_NER:
+        train, test = load_bundled_ner(data)
+    else:
+        train, test = ner.read_sentences(data, "data", tag_column), None
+    if test_data is not None:
+        test = ner.read_sentences(test_data, "test_data", tag_column)
+        ner.check_test_tags(train[1], test[1], f"test_data={ner.describe(test_data)}")
+    train, test = (
+        _sample_sentences(pair, settings[size], settings["seed"])
+        for pair, size in ((train, "train_size"), (test, "test_size"))
+    )
+    passed_on = {key: settings[key] for key in _PASSED_ON}
+    return ner.compare_ner(train, test, tag_column=tag_column, **passed_on)
+
+
+def _sample_sentences(pair, n, seed):
+    """`n` of the `(words, tags)` sentences, drawn with `seed`, in their order."""
+    if pair is None or not n or n >= len(pair[0]):
+        return pair
+    rows = np.sort(np.random.default_rng(seed).permutation(len(pair[0]))[:n])
+    return [pair[0][i] for i in rows], [pair[1][i] for i in rows]
 
 
 def compare_strategies(
@@ -339,24 +586,7 @@ class _State:
         )
 
     def table(self):
-        import pandas as pd
-
-        frame = pd.DataFrame(self.rows)
-        seeds = frame.groupby("strategy", sort=False)["seed"].count()
-        if seeds.max() > 1:
-            numeric = frame.select_dtypes("number").columns.drop("seed")
-            first = frame.groupby("strategy", sort=False).first()
-            mean = frame.groupby("strategy", sort=False)[list(numeric)].mean()
-            std = frame.groupby("strategy", sort=False)[["accuracy", "f1_macro"]].std()
-            frame = first.drop(columns=numeric).join(mean)
-            frame["accuracy_std"], frame["f1_macro_std"] = std["accuracy"], std["f1_macro"]
-            frame = frame.reset_index()
-        frame["seeds"] = frame["strategy"].map(seeds)
-        frame = (
-            frame.drop(columns="seed")
-            .sort_values("f1_macro", ascending=False, kind="stable")
-            .reset_index(drop=True)
-        )
+        frame = reports.seed_table(self.rows)
         frame.attrs.update(
             confusion_matrices=dict(self.confusions),
             histories=dict(self.histories),
