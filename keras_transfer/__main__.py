@@ -3,7 +3,8 @@
 import argparse
 import sys
 
-from keras_transfer.comparison import TASK_DEFAULTS
+from keras_transfer.comparison import DEFAULT_BUDGET_MINUTES, TASK_DEFAULTS
+from keras_transfer.fast_tokenizer import TRUNCATIONS
 from keras_transfer.strategies import DEFAULT_RUN, STRATEGIES
 
 # --smoke: a quick check of the whole pipeline on a slice (flags given still win).
@@ -37,7 +38,30 @@ COMPARE_FLAGS = (
     "seed",
     "save_models",
     "overwrite",
+    "truncation",
 )
+
+
+def _max_length(value):
+    """`--max-length`: a whole number of tokens, or auto."""
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of tokens or auto. Received: {value!r}"
+        ) from None
+
+
+def _truncation_flag(parser):
+    parser.add_argument(
+        "--truncation",
+        choices=TRUNCATIONS,
+        default=None,
+        help="what a text longer than --max-length keeps: head (default, its first tokens) or "
+        "head_tail (its first quarter and its end); transformer strategies",
+    )
 
 
 def _strategy_help():
@@ -198,10 +222,20 @@ def _compare_training_flags(compare):
     )
     compare.add_argument(
         "--max-length",
-        type=int,
+        type=_max_length,
         default=None,
-        help=f"tokens per text, default {defaults['max_length']} "
-        f"({TASK_DEFAULTS['ner']['max_length']} with --task ner)",
+        help=f"tokens per text, or auto: the 95th percentile of the training texts' token "
+        f"lengths rounded up to 16, at most the model's limit (default {defaults['max_length']}; "
+        f"{TASK_DEFAULTS['ner']['max_length']} with --task ner)",
+    )
+    _truncation_flag(compare)
+    compare.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=None,
+        help=f"each strategy's training time budget (default {DEFAULT_BUDGET_MINUTES}; 0: "
+        "none): training stops before an epoch that would end past it, keeping the best "
+        "epoch; a recipe's most epochs is a safety ceiling",
     )
     compare.add_argument("--batch-size", type=int, default=None, help="default 16")
     compare.add_argument(
@@ -272,10 +306,12 @@ def _train_parser(commands):
     train.add_argument("--preset", default=None, help="transformer (default: bundled MiniLM)")
     train.add_argument(
         "--max-length",
-        type=int,
-        default=None,
-        help="tokens per text (default 128, or the preset's position limit when lower)",
+        type=_max_length,
+        default="auto",
+        help="tokens per text, or auto (default): the 95th percentile of the training texts' "
+        "token lengths, rounded up to 16, at most the model's limit",
     )
+    _truncation_flag(train)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--epochs", type=int, default=None, help="default: the recipe's most")
     train.add_argument("--validation-size", type=float, default=0.1)
@@ -361,24 +397,19 @@ def _train(args):
     from keras_transfer import backup as backup_lib
     from keras_transfer import data as data_lib
     from keras_transfer.atomic import check_out
-    from keras_transfer.presets import DEFAULT_MAX_LENGTH, default_max_length
+    from keras_transfer.comparison import fitted_length
     from keras_transfer.reports import check_writable, save_model
     from keras_transfer.strategies import strategy_options
 
     if not args.out.endswith(".keras"):
         raise ValueError(f"--out must name a .keras file. Received: --out {args.out!r}")
     out = os.path.abspath(check_out(args.out, "--out", "file", args.overwrite, flag="--overwrite"))
-    _check_positive({key: getattr(args, key) for key in ("max_length", "batch_size", "epochs")})
-    if args.max_length is None:
-        embedding = args.strategy == "embedding"
-        args.max_length = DEFAULT_MAX_LENGTH if embedding else default_max_length(args.preset)
+    _check_positive({key: getattr(args, key) for key in ("batch_size", "epochs")})
+    if args.max_length != "auto":
+        _check_positive({"max_length": args.max_length})
     run_dir = out[: -len(".keras")] + "_run"
-    options = strategy_options([args.strategy], args.preset, args.max_length, None, None)
-    options = options[args.strategy]
     if args.dropout is not None and not 0 <= args.dropout < 1:
         raise ValueError(f"--dropout must be in [0, 1). Received: --dropout {args.dropout}")
-    if args.dropout is not None and args.strategy not in ("embedding", "zero_shot"):
-        options["dropout"] = args.dropout
     try:
         check_writable(os.path.dirname(out))
     except OSError as e:
@@ -393,6 +424,13 @@ def _train(args):
     train, validation, _ = data_lib.stratified_split(
         frame, test_size=0.0, validation_size=args.validation_size, seed=args.seed
     )
+    settings = {"preset": args.preset, "verbose": 1}
+    args.max_length = fitted_length(args.max_length, train["text"].tolist(), settings)
+    options = strategy_options(
+        [args.strategy], args.preset, args.max_length, None, None, args.truncation or "head"
+    )[args.strategy]
+    if args.dropout is not None and args.strategy not in ("embedding", "zero_shot"):
+        options["dropout"] = args.dropout
     labels = data_lib.LabelMap(frame["label"])
     strategy = STRATEGIES[args.strategy]
     keras.utils.set_random_seed(args.seed)
@@ -429,6 +467,7 @@ def _train(args):
                 "dropout",
                 "seed",
                 "no_class_weight",
+                "truncation",
             )
         },
     )
@@ -489,6 +528,8 @@ def _compare(args):
     }
     if args.no_class_weight:
         given["class_weight"] = None
+    if args.budget_minutes is not None:
+        given["budget_minutes"] = args.budget_minutes or None  # 0: no budget
     out = args.out or TASK_DEFAULTS[args.task]["out"]
     table = compare(out=out, **given)
     print()
@@ -497,8 +538,25 @@ def _compare(args):
     where = f" (per-type entity reports in {out}/reports/)" if args.task == "ner" else ""
     print(
         f"\nResults in {out}/{where}; TensorBoard (HParams tab compares the runs): "
-        f"tensorboard --logdir {table.attrs['experiment_dir']}"
+        f"{tensorboard_command(table.attrs['experiment_dir'])}"
     )
+
+
+def tensorboard_command(log_dir, platform=None):
+    """The command that opens TensorBoard on `log_dir` where the user is: the
+    notebook magics on Colab, the shell command elsewhere.
+
+    Example:
+    >>> tensorboard_command("tensorflow_logs/compare_x", platform="local")
+    'tensorboard --logdir tensorflow_logs/compare_x'
+    >>> tensorboard_command("/content/tensorflow_logs/compare_x", platform="colab")
+    '%load_ext tensorboard  then  %tensorboard --logdir /content/tensorflow_logs/compare_x'
+    """
+    from keras_transfer.platform import detect_platform
+
+    if (platform or detect_platform()) == "colab":
+        return f"%load_ext tensorboard  then  %tensorboard --logdir {log_dir}"
+    return f"tensorboard --logdir {log_dir}"
 
 
 def main(argv=None):

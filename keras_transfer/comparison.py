@@ -23,6 +23,8 @@ from keras_transfer.strategies import (
 
 RESULT_FILES = ("results.csv", "results.md", "transfer_learning_comparison.png")
 RESULT_FOLDERS = ("reports", "models")
+# Each strategy's training time budget, in minutes (`keras_transfer.TimeBudget`).
+DEFAULT_BUDGET_MINUTES = 20
 
 
 # Each task's defaults: the bundled data set (with its held-out test split),
@@ -33,7 +35,7 @@ TASK_DEFAULTS = {
         "data": "rotten_tomatoes",
         "train_size": 640,
         "test_size": 500,
-        "max_length": 48,
+        "max_length": "auto",
         "validation_size": 0.2,
         "out": "comparison",
     },
@@ -57,6 +59,7 @@ TASK_ONLY = {
         "class_weight": "balanced",
         "text_column": "text",
         "label_column": "label",
+        "truncation": "head",
     },
     "ner": {"tag_column": -1},
 }
@@ -76,6 +79,7 @@ _PASSED_ON = (
     "overwrite",
     "log_root",
     "verbose",
+    "budget_minutes",
 )
 
 
@@ -104,6 +108,8 @@ def compare(
     augment=0,
     seed=0,
     class_weight="balanced",
+    truncation="head",
+    budget_minutes=DEFAULT_BUDGET_MINUTES,
     save_models=False,
     overwrite=False,
     log_root=None,
@@ -140,8 +146,11 @@ def compare(
             `compare_strategies`).
         test_data: held-out data, of `data`'s kinds. Default: the bundled
             test split of a bundled set, else 20 % of `data`.
-        max_length: tokens per text; default 48 for classification, 128 for
-            NER.
+        max_length: tokens per text, or `"auto"`: the 95th percentile of the
+            training texts' token lengths, rounded up to a multiple of 16 and
+            capped at the model's limit (printed; see
+            `keras_transfer.presets.fitted_max_length`). Default `"auto"` for
+            classification (48 on the bundled snippets), 128 for NER.
         epochs, batch_size, preset, unfreeze_last, lora_rank, seed,
             save_models, overwrite, log_root, verbose: passed on.
         out: results folder; `"auto"`: `"comparison"` for classification,
@@ -150,8 +159,10 @@ def compare(
             stopping; default 0.2 for classification, 0.15 for NER.
         text_column, label_column: classification: the columns of `data`.
         tag_column: NER: the tag column of CoNLL files.
-        adapt_on, adapt_epochs, augment, class_weight: classification
-            only (see `compare_strategies`).
+        adapt_on, adapt_epochs, augment, class_weight, truncation:
+            classification only (see `compare_strategies`).
+        budget_minutes: each strategy's training time budget (see
+            `compare_strategies`).
 
     An argument of one task given to the other (`few_shot` with
     `task="ner"`, say) raises a `ValueError`.
@@ -171,7 +182,7 @@ def compare(
     train = _sample(train, settings["train_size"], seed)
     if test is not None:
         test = _sample(test, settings["test_size"], seed)
-    passed_on = ("few_shot", "adapt_on", "adapt_epochs", "augment", "class_weight")
+    passed_on = ("few_shot", "adapt_on", "adapt_epochs", "augment", "class_weight", "truncation")
     return compare_strategies(
         train, test, **{key: settings[key] for key in (*_PASSED_ON, *passed_on)}
     )
@@ -196,8 +207,10 @@ def _settings(arguments):
         unset = settings[name] == "auto" if name == "out" else settings[name] is None
         if unset:
             settings[name] = default
-    for name in ("seeds", "max_length", "batch_size", "adapt_epochs"):
+    for name in ("seeds", "batch_size", "adapt_epochs"):
         check_int(name, settings[name])
+    if settings["max_length"] != "auto":
+        check_int("max_length", settings["max_length"])
     for name in ("train_size", "test_size", "augment"):
         check_int(name, settings[name], minimum=0)
     for name in ("epochs", "few_shot"):
@@ -256,7 +269,28 @@ def _compare_ner(settings):
         for pair, size in ((train, "train_size"), (test, "test_size"))
     )
     passed_on = {key: settings[key] for key in _PASSED_ON}
+    passed_on["max_length"] = fitted_length(
+        passed_on["max_length"], [" ".join(words) for words in train[0]], settings
+    )
     return ner.compare_ner(train, test, tag_column=tag_column, **passed_on)
+
+
+def fitted_length(max_length, texts, settings, what="training texts"):
+    """`max_length` itself, or for `"auto"` the length fitted to `texts`
+    (`keras_transfer.presets.fitted_max_length`), printed when verbose."""
+    if max_length != "auto":
+        return max_length
+    from keras_transfer.presets import fitted_max_length
+
+    max_length, cut = fitted_max_length(texts, settings["preset"])
+    if settings["verbose"]:
+        print(
+            f"max_length auto: {max_length} tokens, the 95th percentile of the {len(texts)} "
+            f"{what}' token lengths rounded up to 16 ({cut:.1%} of them are longer and are "
+            "cut); pass max_length (--max-length) to choose.",
+            flush=True,
+        )
+    return max_length
 
 
 def _sample_sentences(pair, n, seed):
@@ -286,6 +320,8 @@ def compare_strategies(
     seed=0,
     seeds=1,
     class_weight="balanced",
+    truncation="head",
+    budget_minutes=DEFAULT_BUDGET_MINUTES,
     save_models=False,
     overwrite=False,
     log_root=None,
@@ -307,7 +343,8 @@ def compare_strategies(
         test: held-out texts; None splits 20 % of `train` off, stratified.
         strategies: names from `STRATEGIES` (default: all but `scratch`).
         epochs: most epochs for every strategy (default: each recipe's own).
-        max_length, batch_size: the same for every strategy.
+        max_length, batch_size: the same for every strategy; `max_length="auto"`
+            fits it to the training texts (see `compare`).
         out: folder for results.csv, results.md, reports/<strategy>.txt,
             transfer_learning_comparison.png (300 DPI) and, with
             `save_models`, models/<strategy>.keras. Results are written as each
@@ -337,6 +374,13 @@ def compare_strategies(
             `seed + 1`, ...) on the same split; the table gives the mean and
             `<metric>_std` columns.
         class_weight: `"balanced"` (default), a dict, or None.
+        truncation: what the transformer strategies keep of a text longer
+            than `max_length`: `"head"` (default) or `"head_tail"` (see
+            `keras_transfer.TransformerClassifier`).
+        budget_minutes: each strategy's training time budget in minutes
+            (`keras_transfer.TimeBudget`; default 20, None: none). A recipe's
+            most epochs is a safety ceiling: early stopping, or the budget,
+            ends a run first.
         save_models: write each strategy's model (first seed) to out/models.
         log_root: where the TensorBoard experiment folder goes (default: the
             platform's log root). Every strategy is a run under one folder,
@@ -360,13 +404,17 @@ def compare_strategies(
     """
     import keras
 
+    from keras_transfer.time_budget import TimeBudget
     from keras_transfer.trainability import trainable_summary
 
     strategies = check_strategies(strategies)
-    for name, value in (("max_length", max_length), ("batch_size", batch_size), ("seeds", seeds)):
+    for name, value in (("batch_size", batch_size), ("seeds", seeds)):
         check_int(name, value)
+    if max_length != "auto":
+        check_int("max_length", max_length)
     check_int("epochs", epochs, allow_none=True)
-    options = strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank)
+    if budget_minutes is not None:
+        TimeBudget(budget_minutes)  # checked before anything runs
     for name, value in (("train", train), ("test", test)):
         if not (isinstance(value, (str, os.PathLike)) or hasattr(value, "columns")):
             if name == "train" or value is not None:
@@ -395,6 +443,10 @@ def compare_strategies(
     labels = data_lib.LabelMap(list(train["label"]) + list(test["label"]))
     y_train, y_val, y_test = (labels.encode(f["label"]) for f in (train, validation, test))
     x_train, x_val, x_test = (f["text"].tolist() for f in (train, validation, test))
+    max_length = fitted_length(max_length, x_train, {"preset": preset, "verbose": verbose})
+    options = strategy_options(
+        strategies, preset, max_length, unfreeze_last, lora_rank, truncation=truncation
+    )
     if adapt_on is not None:
         check_int("adapt_epochs", adapt_epochs)
         adapt_on = data_lib.load_unlabelled(adapt_on)
@@ -462,6 +514,7 @@ def compare_strategies(
                 flush=True,
             )
         keras.utils.set_random_seed(run_seed)
+        budget = [TimeBudget(budget_minutes)] if budget_minutes is not None else []
         start = time.perf_counter()
         model, history = STRATEGIES[strategy].train(
             x_train,
@@ -477,6 +530,7 @@ def compare_strategies(
             experiment=f"{strategy}_seed{run_seed}" if seeds > 1 else strategy,
             log_root=experiment_dir,
             verbose=2 if verbose > 1 else 0,
+            callbacks=budget,
         )
         # Nothing trains without a history (zero_shot): building is not training.
         train_seconds = time.perf_counter() - start if history is not None else 0.0
@@ -494,7 +548,7 @@ def compare_strategies(
             "trainable_params": int(params["trainable_params"]),
             "total_params": int(params["total_params"]),
             # zero_shot trains nothing: no history, no epochs.
-            **reports.epoch_fields(history, max_epochs),
+            **reports.epoch_fields(history, max_epochs, *budget),
             "learning_rate": recipe.learning_rate,
             "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
         }

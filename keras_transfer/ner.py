@@ -34,6 +34,7 @@ def compare_ner(
     tag_column=-1,
     seed=0,
     seeds=1,
+    budget_minutes=None,
     save_models=False,
     overwrite=False,
     log_root=None,
@@ -73,6 +74,8 @@ def compare_ner(
         seeds: train each strategy this many times (seeds `seed`,
             `seed + 1`, ...) on the same split; the table gives the mean and
             `entity_f1_std`, `token_accuracy_std` columns.
+        budget_minutes: each strategy's training time budget in minutes
+            (`keras_transfer.TimeBudget`; None: none).
         save_models: write each strategy's model (first seed) to out/models.
         log_root: where the TensorBoard experiment folder goes.
         verbose: 0 silent, 1 one line per strategy, 2 also Keras' epoch lines.
@@ -98,7 +101,11 @@ def compare_ner(
     from keras_transfer.conll import load_bundled_ner
     from keras_transfer.entity import entity_scores
     from keras_transfer.models.token_classifier import TokenClassifier
+    from keras_transfer.time_budget import TimeBudget
     from keras_transfer.trainability import trainable_summary
+
+    if budget_minutes is not None:
+        TimeBudget(budget_minutes)  # checked before anything runs
 
     strategies = list(strategies)
     if strategies:
@@ -243,6 +250,7 @@ def compare_ner(
                         flush=True,
                     )
                 keras.utils.set_random_seed(run_seed)
+                budget = [TimeBudget(budget_minutes)] if budget_minutes is not None else []
                 start = time.perf_counter()
                 model = TokenClassifier.from_preset(
                     preset,
@@ -261,6 +269,7 @@ def compare_ner(
                     experiment=f"{strategy}_seed{run_seed}" if seeds > 1 else strategy,
                     log_root=experiment_dir,
                     verbose=2 if verbose > 1 else 0,
+                    callbacks=budget,
                 )
                 train_seconds = time.perf_counter() - start
                 start = time.perf_counter()
@@ -275,7 +284,7 @@ def compare_ner(
                         "inference_sentences_per_s": inference,
                         "trainable_params": int(params["trainable_params"]),
                         "total_params": int(params["total_params"]),
-                        **reports.epoch_fields(history, max_epochs),
+                        **reports.epoch_fields(history, max_epochs, *budget),
                         "learning_rate": recipe.learning_rate,
                         "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
                     },

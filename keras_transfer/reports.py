@@ -98,13 +98,15 @@ def _at_ceiling(row):
     return bool(value) and not (isinstance(value, float) and np.isnan(value))
 
 
-def epoch_fields(history, max_epochs):
+def epoch_fields(history, max_epochs, budget=None):
     """A trained row's epoch columns from its Keras `History` (or None: nothing
     trained): epochs run, best epoch and loss on the monitored split
-    (`val_loss`, else `loss`), the most epochs allowed, and `at_ceiling`,
-    1.0 when the best epoch was the last one allowed (the run was still
-    improving when it stopped), else 0.0. Over seeds, the table's mean of
-    `at_ceiling` is the share of runs that stopped so.
+    (`val_loss`, else `loss`), the most epochs allowed, `budget_stop` (1.0
+    when the `keras_transfer.TimeBudget` `budget` ended the run), and
+    `at_ceiling`, 1.0 when the best epoch was the last one the run was allowed
+    (by the most epochs or the budget: it was still improving when it
+    stopped), else 0.0. Over seeds, the table's means of both are the shares
+    of runs that stopped so.
 
     Example:
     >>> epoch_fields({"loss": [0.9, 0.7, 0.5], "val_loss": [0.8, 0.6, 0.4]}, 3)["at_ceiling"]
@@ -114,12 +116,15 @@ def epoch_fields(history, max_epochs):
     losses = history.get("loss", [])
     monitored = history.get("val_loss", losses)
     best = int(np.argmin(monitored)) + 1 if len(monitored) else 0
+    budget_stop = budget is not None and budget.stopped_epoch is not None
+    last_allowed = len(losses) if budget_stop else max_epochs
     return {
         "epochs_run": len(losses),
         "best_epoch": best,
         "best_val_loss": float(np.min(monitored)) if len(monitored) else float("nan"),
         "max_epochs": max_epochs,
-        "at_ceiling": float(bool(best) and best == max_epochs),
+        "budget_stop": float(budget_stop),
+        "at_ceiling": float(bool(best) and best == last_allowed),
     }
 
 
@@ -138,7 +143,7 @@ def ceiling_warning(table):
     return (
         f"Still improving when stopped: {', '.join(names)} (best epoch = the last one "
         "allowed); their scores are not their best. Allow more epochs (`epochs`, "
-        "--epochs) to see it."
+        "--epochs) or time (`budget_minutes`, --budget-minutes) to see it."
     )
 
 

@@ -320,12 +320,19 @@ def check_strategies(strategies):
     return strategies
 
 
-def strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank):
+def strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank, truncation="head"):
     """Each strategy's build options (`{name: {option: value}}`), checked against
     the preset's limits before anything trains: `max_length` within the
     position limit, `unfreeze_last` within the number of blocks (the default
-    is capped to a smaller model; an explicit value is not)."""
+    is capped to a smaller model; an explicit value is not). `truncation`
+    reaches the strategies that build a `TransformerClassifier`."""
+    from keras_transfer.fast_tokenizer import check_truncation
+
+    check_truncation(truncation)
     options = {s: {} for s in strategies}
+    for name in strategies:
+        if truncation != "head" and name in TRANSFORMER_STRATEGIES:
+            options[name]["truncation"] = truncation
     if "last_n" in strategies and unfreeze_last is not None:
         options["last_n"]["unfreeze_last"] = unfreeze_last
     if "lora" in strategies and lora_rank is not None:

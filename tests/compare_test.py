@@ -404,3 +404,44 @@ def test_a_run_that_stopped_early_is_not_flagged():
         "at_ceiling": 0.0,
     }
     assert reports.epoch_fields(None, 5)["at_ceiling"] == 0.0  # nothing trained
+
+
+def test_auto_max_length_budget_and_truncation(tiny_preset, capsys):
+    """`max_length="auto"` is fitted to the training texts and printed; a budget
+    that ends a run is a stop at the ceiling; truncation reaches the
+    transformer strategies only."""
+    from keras_transfer.presets import fitted_max_length
+    from keras_transfer.strategies import strategy_options
+
+    table = run_compare(
+        None,
+        tiny_preset,
+        strategies=["embedding"],
+        epochs=5,
+        verbose=1,
+        max_length="auto",
+        budget_minutes=1e-6,
+    )
+    printed = capsys.readouterr().out
+    length = int(re.search(r"max_length auto: (\d+) tokens", printed).group(1))
+    assert length % 16 == 0 and length >= 16
+    row = table.set_index("strategy").loc["embedding"]
+    assert (row["epochs_run"], row["budget_stop"], row["at_ceiling"]) == (1, 1.0, 1.0)
+    assert "Still improving when stopped: embedding" in table.attrs["recommendation"]
+    texts = small_en_vi()["text"].tolist()
+    assert fitted_max_length(texts, tiny_preset)[0] in (length, length + 16, length - 16)
+    options = strategy_options(["embedding", "lora"], tiny_preset, 16, None, None, "head_tail")
+    assert options == {"embedding": {}, "lora": {"truncation": "head_tail"}}
+
+
+def test_cli_max_length_flag():
+    from keras_transfer.__main__ import _parser
+
+    args = _parser().parse_args(["compare", "--max-length", "auto", "--budget-minutes", "0"])
+    assert (args.max_length, args.budget_minutes) == ("auto", 0.0)
+    assert (
+        _parser().parse_args(["train", "--strategy", "lora", "--out", "m.keras"]).max_length
+        == "auto"
+    )
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["compare", "--max-length", "long"])
