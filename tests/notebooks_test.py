@@ -65,23 +65,36 @@ def test_every_notebook_is_tested():
     assert found == sorted(EXPECTED)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_notebook_runs_in_small_mode(name, kernel, tmp_path):
+def test_notebooks_run_in_small_mode(kernel, tmp_path):
+    """All notebooks in one kernel, one after the other: each starts from an empty namespace
+    (`%reset -f`) in its own folder, and only the imports are shared (they take most of the
+    time of a fresh kernel)."""
     import nbformat
     from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
 
-    notebook = small(nbformat.read(os.path.join(NOTEBOOKS, name), as_version=4))
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    client = NotebookClient(
-        notebook,
-        kernel_name=kernel,
-        timeout=120,
-        resources={"metadata": {"path": str(run_dir)}},
-    )
-    client.execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    shown = json.dumps([dict(o) for o in outputs])
-    for expected in EXPECTED[name]:
-        assert expected in shown, (name, expected)
+    cells = []
+    for name in sorted(EXPECTED):
+        folder = tmp_path / name.removesuffix(".ipynb")
+        folder.mkdir()
+        start = f"%reset -f\nimport os\n\nos.chdir({str(folder)!r})"
+        cells.append(new_code_cell(start, metadata={"notebook": name}))
+        notebook = small(nbformat.read(os.path.join(NOTEBOOKS, name), as_version=4))
+        for cell in notebook.cells:
+            cell.metadata["notebook"] = name
+            cells.append(cell)
+    combined = new_notebook(cells=cells, metadata=notebook.metadata)
+    NotebookClient(
+        combined, kernel_name=kernel, timeout=300, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    for name, expected in EXPECTED.items():
+        outputs = [
+            dict(output)
+            for cell in combined.cells
+            if cell.cell_type == "code" and cell.metadata["notebook"] == name
+            for output in cell.outputs
+        ]
+        assert not [o for o in outputs if o["output_type"] == "error"], name
+        shown = json.dumps(outputs)
+        for text in expected:
+            assert text in shown, (name, text)
