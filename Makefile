@@ -2,6 +2,7 @@
 #   make          set everything up (virtual environment included), then run the main job
 #   make test     run the test suite once per Keras backend, each in its own process
 # Also: make setup, make smoke, make compare ARGS="--seeds 3", make test BACKENDS=jax
+#       make docs   the documentation site, built offline into site/
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ BACKENDS ?= tensorflow jax torch
 ARGS ?=
 PY := $(VENV)/bin/python
 
-.PHONY: all compare smoke setup test
+.PHONY: all compare docs smoke setup test
 all: compare
 
 $(VENV)/.installed: pyproject.toml setup.sh
@@ -21,6 +22,9 @@ setup: $(VENV)/.installed
 
 compare: setup
 	$(PY) -m keras_transfer compare $(ARGS)
+
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 smoke: setup
 	$(PY) -m keras_transfer compare --smoke --overwrite --out comparison_smoke $(ARGS)

@@ -343,16 +343,17 @@ def compare_strategies(
         test: held-out texts; None splits 20 % of `train` off, stratified.
         strategies: names from `STRATEGIES` (default: all but `scratch`).
         epochs: most epochs for every strategy (default: each recipe's own).
-        max_length, batch_size: the same for every strategy; `max_length="auto"`
+        max_length: tokens per text, the same for every strategy; `"auto"`
             fits it to the training texts (see `compare`).
+        batch_size: the same for every strategy.
         out: folder for results.csv, results.md, reports/<strategy>.txt,
             transfer_learning_comparison.png (300 DPI) and, with
             `save_models`, models/<strategy>.keras. Results are written as each
             strategy finishes. Refused before any training if it holds results
             (unless `overwrite=True`) or cannot be written. None writes nothing.
         preset: the transformer (None: the bundled all-MiniLM-L6-v2).
-        unfreeze_last, lora_rank: override the registry's defaults for
-            `last_n` and `lora`.
+        unfreeze_last: overrides the registry's default for `last_n`.
+        lora_rank: overrides the registry's default for `lora`.
         validation_size: share of `train` held out for EarlyStopping.
         few_shot: K, to train every strategy on K examples per class (a
             stratified, seeded sample of the training split) and to stop early

@@ -31,7 +31,8 @@ def load_conll(path, tag_column=-1, word_column=0, repair=False):
 
     Args:
         path: the file.
-        tag_column, word_column: column indices (negative counts from the end).
+        tag_column: the tag's column index (negative counts from the end).
+        word_column: the word's column index (negative counts from the end).
         repair: turn `I-TYPE` tags that start an entity into `B-TYPE` instead
             of raising.
 

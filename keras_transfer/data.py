@@ -464,7 +464,8 @@ def load_texts(data, text_column="text", label_column="label"):
             .gz/.xz); a folder with one sub-folder per class holding one text
             file per example; or a bundled dataset name (`"rotten_tomatoes"`,
             `"fine_foods"`, `"sentiment_en_vi"`; see `load_bundled`).
-        text_column, label_column: columns to use (ignored for folders).
+        text_column: the text column (ignored for folders).
+        label_column: the label column (ignored for folders).
 
     Rows are checked: the columns exist, no text is empty or missing, no label
     is missing, and there are at least two classes.

@@ -66,7 +66,8 @@ def compare_ner(
             per-type entity report), transfer_learning_comparison.png and,
             with `save_models`, models/<strategy>.keras. None writes nothing.
         preset: the transformer (None: the bundled all-MiniLM-L6-v2).
-        unfreeze_last, lora_rank: override the defaults of `last_n` and `lora`.
+        unfreeze_last: overrides the default of `last_n`.
+        lora_rank: overrides the default of `lora`.
         validation_size: share of the training sentences held out for
             EarlyStopping (seeded).
         tag_column: the tag column of CoNLL files.

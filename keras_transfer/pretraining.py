@@ -91,7 +91,8 @@ def continue_pretraining(
         validation_size: share of `texts` held out to measure the masked-LM
             loss before and after (the same masks both times).
         overwrite: replace an existing `out`.
-        experiment, log_root: the TensorBoard run (as `TransferModel.fit`).
+        experiment: the TensorBoard run's name (as `TransferModel.fit`).
+        log_root: the TensorBoard log root (as `TransferModel.fit`).
         seed: split and masking seed.
 
     Returns:

@@ -136,7 +136,7 @@ class TransferModel(keras_hub.models.Task):
                 `{class_id: weight}` dict, as in Keras. Applied as per-example
                 weights (times any `sample_weight`), so the loss is
                 `sum(w_i * loss_i) / batch_size`. Validation is unweighted.
-            Other arguments are `keras.Model.fit`'s.
+            **kwargs: the other arguments of `keras.Model.fit`.
         """
         check_cache_mode(cache_features)
         data.check_texts(x, y, name="x")

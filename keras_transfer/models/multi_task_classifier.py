@@ -39,8 +39,12 @@ class MultiTaskClassifier(TransferModel):
         preprocessor: its `TextClassifierPreprocessor`.
         tasks: `{task_name: num_classes}`, names made of letters, digits and
             `_`, each with 2 or more classes.
-        strategy, unfreeze_last, lora_rank, pooling, hidden_units, dropout:
-            as in `TransformerClassifier`.
+        strategy: as in `TransformerClassifier`.
+        unfreeze_last: as in `TransformerClassifier`.
+        lora_rank: as in `TransformerClassifier`.
+        pooling: as in `TransformerClassifier`.
+        hidden_units: as in `TransformerClassifier`.
+        dropout: as in `TransformerClassifier`.
         loss_weights: optional `{task_name: weight}` (default 1 each).
         label_names: optional `{task_name: [names in id order]}`.
 

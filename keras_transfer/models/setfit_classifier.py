@@ -155,7 +155,8 @@ class SetFitClassifier(TransferModel):
         """Both SetFit stages; returns stage 1's `History`.
 
         Args:
-            x, y: texts and integer labels (a few per class is the point).
+            x: texts (a few per class is the point).
+            y: their integer labels.
             validation_data: `(texts, labels)`; stage 1 then also reports and
                 monitors the contrastive loss on pairs made from them.
             epochs: passes over the pairs (SetFit's default, 1).
@@ -163,8 +164,10 @@ class SetFitClassifier(TransferModel):
             num_iterations: pairs per example and side (20: 40 pairs each).
             learning_rate: peak AdamW rate of stage 1 (2e-5), 10 % warmup.
             class_weight: `"balanced"` or None, for the stage-2 head.
-            callbacks, experiment, log_root: as `TransferModel.fit`; the
-                mandatory callbacks are added.
+            callbacks: as `TransferModel.fit`; the mandatory callbacks are
+                added.
+            experiment: as `TransferModel.fit`.
+            log_root: as `TransferModel.fit`.
             seed: pair sampling (default: drawn from numpy's global generator,
                 which `keras.utils.set_random_seed` seeds).
         """

@@ -47,7 +47,9 @@ class TokenClassifier(TransferModel):
         preprocessor: a `keras_transfer.models.TokenClassifierPreprocessor`.
         tag_names: the tags, e.g. `["O", "B-PER", "I-PER", ...]` (saved with
             the model).
-        strategy, unfreeze_last, lora_rank: what trains (see above).
+        strategy: what trains (see above).
+        unfreeze_last: blocks that train under `last_n` (see above).
+        lora_rank: the adapters' rank under `lora` (see above).
         dropout: dropout rate before the per-token classifier.
 
     Example:
