@@ -151,18 +151,30 @@ def compare(
             capped at the model's limit (printed; see
             `keras_transfer.presets.fitted_max_length`). Default `"auto"` for
             classification (48 on the bundled snippets), 128 for NER.
-        epochs, batch_size, preset, unfreeze_last, lora_rank, seed,
-            save_models, overwrite, log_root, verbose: passed on.
+        epochs: most epochs for every strategy (default: each recipe's own).
+        batch_size: examples per step.
         out: results folder; `"auto"`: `"comparison"` for classification,
             `"comparison_ner"` for NER; None writes nothing.
+        preset: the transformer (None: the bundled all-MiniLM-L6-v2).
+        unfreeze_last: overrides the registry's default for `last_n`.
+        lora_rank: overrides the registry's default for `lora`.
         validation_size: share of the training data held out for early
             stopping; default 0.2 for classification, 0.15 for NER.
-        text_column, label_column: classification: the columns of `data`.
+        text_column: classification: the text column of `data`.
+        label_column: classification: the label column of `data`.
         tag_column: NER: the tag column of CoNLL files.
-        adapt_on, adapt_epochs, augment, class_weight, truncation:
-            classification only (see `compare_strategies`).
+        adapt_on: classification only (see `compare_strategies`).
+        adapt_epochs: classification only (see `compare_strategies`).
+        augment: classification only (see `compare_strategies`).
+        seed: sampling, split, initialisation, shuffling and dropout seed.
+        class_weight: classification only (see `compare_strategies`).
+        truncation: classification only (see `compare_strategies`).
         budget_minutes: each strategy's training time budget (see
             `compare_strategies`).
+        save_models: write each strategy's model (first seed) to out/models.
+        overwrite: replace the results already in `out`.
+        log_root: where the TensorBoard experiment folder goes.
+        verbose: 0 silent, 1 one line per strategy, 2 also Keras' epoch lines.
 
     An argument of one task given to the other (`few_shot` with
     `task="ner"`, say) raises a `ValueError`.

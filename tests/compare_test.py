@@ -401,6 +401,7 @@ def test_a_run_that_stopped_early_is_not_flagged():
         "best_epoch": 2,
         "best_val_loss": 0.4,
         "max_epochs": 10,
+        "budget_stop": 0.0,
         "at_ceiling": 0.0,
     }
     assert reports.epoch_fields(None, 5)["at_ceiling"] == 0.0  # nothing trained

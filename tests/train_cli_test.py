@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -151,12 +152,13 @@ def test_train_zero_shot_saves_the_model_built_from_the_label_names(
     out = tmp_path / "zero_shot.keras"
     args = train_args(data_file, tiny_preset, out, "--strategy", "zero_shot")
     args.remove("--max-length")
-    args.remove("8")  # the default: the tiny preset's position limit (64), not 128
+    args.remove("8")  # the default: auto, fitted to the training texts
     code, stdout, stderr = run_main(capsys, *args)
     assert code == 0, stderr[-3000:]
     assert "nothing to train" in stdout and not (tmp_path / "zero_shot_run").exists()
+    fitted = int(re.search(r"max_length auto: (\d+) tokens", stdout).group(1))
     model = keras.saving.load_model(out)
-    assert model.label_names == ["neg", "pos"] and model.preprocessor.sequence_length == 64
+    assert model.label_names == ["neg", "pos"] and model.preprocessor.sequence_length == fitted
 
 
 def test_train_refuses_a_backup_of_another_run_unless_restart(
