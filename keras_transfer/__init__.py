@@ -95,6 +95,7 @@ _LAZY = {
     "FeatureCache": "keras_transfer.feature_cache",
     "FastTokenizer": "keras_transfer.fast_tokenizer",
     "Predictor": "keras_transfer.serving",
+    "export": "keras_transfer.export",
     "load_word_vectors": "keras_transfer.word_vectors",
     "ZeroShotClassifier": "keras_transfer.models.zero_shot_classifier",
     "SetFitClassifier": "keras_transfer.models.setfit_classifier",
@@ -123,7 +124,12 @@ def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module 'keras_transfer' has no attribute {name!r}")
     module = importlib.import_module(_LAZY[name])
-    value = module if module.__name__.endswith(name) else getattr(module, name)
+    # A submodule (`kt.serving`), unless it holds a function of its name (`kt.export`).
+    function = getattr(module, name, None)
+    if module.__name__.endswith(name) and not callable(function):
+        value = module
+    else:
+        value = getattr(module, name)
     globals()[name] = value
     return value
 
