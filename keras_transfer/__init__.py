@@ -124,12 +124,7 @@ def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module 'keras_transfer' has no attribute {name!r}")
     module = importlib.import_module(_LAZY[name])
-    # A submodule (`kt.serving`), unless it holds a function of its name (`kt.export`).
-    function = getattr(module, name, None)
-    if module.__name__.endswith(name) and not callable(function):
-        value = module
-    else:
-        value = getattr(module, name)
+    value = module if module.__name__.endswith(name) else getattr(module, name)
     globals()[name] = value
     return value
 

@@ -239,14 +239,22 @@ def _parser():
         help="predict labels of texts with a saved model",
         description="Load a saved .keras model and print one JSON line per text.",
     )
-    predict.add_argument("--model", required=True, help="path of a saved .keras model")
+    predict.add_argument(
+        "--model",
+        required=True,
+        help="path of a saved .keras model, or a folder from keras_transfer.export (ONNX)",
+    )
     predict.add_argument("texts", nargs="+", help="texts to classify")
     serve = commands.add_parser(
         "serve",
         help="serve a saved model over HTTP (FastAPI + uvicorn)",
         description="POST /predict {text}, POST /predict_batch {texts}, GET /health, GET /info.",
     )
-    serve.add_argument("--model", required=True, help="path of a saved .keras model")
+    serve.add_argument(
+        "--model",
+        required=True,
+        help="path of a saved .keras model, or a folder from keras_transfer.export (ONNX)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--max-batch-size", type=int, default=64)
@@ -256,7 +264,7 @@ def _parser():
 def _predict(args):
     import json
 
-    from keras_transfer.serving import Predictor
+    from keras_transfer.serving import open_predictor
 
     for i, text in enumerate(args.texts):
         if not text.strip():
@@ -264,7 +272,7 @@ def _predict(args):
                 "`texts` must not be blank (empty or whitespace only): there is nothing to "
                 f"classify. Received: texts[{i}]={text!r}"
             )
-    predictor = Predictor(args.model)
+    predictor = open_predictor(args.model)
     for text, result in zip(args.texts, predictor.predict_batch(args.texts), strict=True):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
 

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import types
 
 FORMATS = ("onnx", "tf_saved_model", "litert", "openvino")
 QUANTIZATIONS = (None, "int8")
@@ -316,6 +317,16 @@ def _main(argv):
     config, _ = _describe(model)
     onnx_from_torch_model(model, file, config["input_names"], config["output_names"])
 
+
+class _CallableModule(types.ModuleType):
+    """`kt.export(...)` calls `export` even once `import keras_transfer.export`
+    has set the package's `export` attribute to this module."""
+
+    def __call__(self, *args, **kwargs):
+        return export(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     _main(sys.argv[1:])
