@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import types
+import warnings
 
 FORMATS = ("onnx", "tf_saved_model", "litert", "openvino")
 QUANTIZATIONS = (None, "int8")
@@ -269,8 +270,6 @@ def onnx_from_torch_model(model, file, input_names, output_names):
     sequence = torch.export.Dim("sequence", min=2, max=length)
     graph = _Graph(model)
     graph.eval()
-    import warnings
-
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
@@ -299,7 +298,12 @@ def _export_keras(model, folder, format, config):
             "polymorphic_constraints": (f"sequence <= {config['max_length']}",),
             "with_gradient": False,  # inference only (the dropout seeds have no gradient)
         }
-    model.export(folder, format=format, verbose=False, **kwargs)
+    with warnings.catch_warnings():
+        # Keras passes jax2tf's `native_serialization`, which JAX deprecates.
+        warnings.filterwarnings(
+            "ignore", message=".*native_serialization", category=DeprecationWarning
+        )
+        model.export(folder, format=format, verbose=False, **kwargs)
 
 
 def _quantize_int8(source, target):
