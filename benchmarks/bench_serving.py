@@ -41,16 +41,23 @@ sys.path.insert(0, ROOT)
 
 LABELS = ["negative", "positive"]
 
+# VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across fork and exec, so a child of
+# a 2 GB benchmark process would report the parent's peak.
 PEAK_RSS = """
-import resource, sys, time
+import sys, time
 start = time.perf_counter()
 kind, path = sys.argv[1], sys.argv[2]
-if kind == "runtime":
+if kind.startswith("runtime"):
     from keras_transfer_runtime import Predictor
+    predictor = Predictor(path, precision="float32" if kind.endswith("float32") else None)
 else:
     from keras_transfer import Predictor
-Predictor(path).predict("a quietly moving film")
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - start)
+    predictor = Predictor(path)
+predictor.predict("a quietly moving film")
+seconds = time.perf_counter() - start
+with open("/proc/self/status") as f:
+    peak_kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+print(peak_kb / 1024, seconds)
 """
 
 
@@ -154,16 +161,20 @@ def main():
         "runtime ONNX float32": RuntimePredictor(exported, precision="float32"),
         "runtime ONNX int8": RuntimePredictor(exported, precision="int8"),
     }
-    rows = {}
+    rows, argmax = {}, {}
     for name, predictor in predictors.items():
         probabilities = np.array(
             [[r["probabilities"][label] for label in LABELS] for r in predictor.predict_batch(tx)]
         )
+        argmax[name] = probabilities.argmax(1)
         rows[name] = {
             "texts_per_s": round(throughput(predictor.predict_batch, tx), 1),
             "latency_ms": round(median_ms(predictor.predict, tx[: args.latency_texts]), 2),
             **{k: round(v, 4) for k, v in scores(probabilities, ty).items()},
         }
+    rows["runtime ONNX int8"]["same_label_as_float32"] = round(
+        float((argmax["runtime ONNX int8"] == argmax["runtime ONNX float32"]).mean()), 4
+    )
     hf = hugging_face(args.max_length)
     rows["Hugging Face eager PyTorch"] = {
         "texts_per_s": round(throughput(hf, tx), 1),
@@ -171,6 +182,9 @@ def main():
     }
     rows["kt.Predictor (.keras)"].update(fresh_process("keras", saved))
     rows["runtime ONNX int8"].update(fresh_process("runtime", exported))
+    rows["runtime ONNX float32"]["peak_rss_mb"] = fresh_process("runtime-float32", exported)[
+        "peak_rss_mb"
+    ]
     sizes = {
         name: round(os.path.getsize(os.path.join(exported, name)) / 2**20, 1)
         for name in ("model.onnx", "model.int8.onnx")

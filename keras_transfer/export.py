@@ -79,7 +79,7 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
         format: `"onnx"` (default) or `"tf_saved_model"`; see
             `supported_formats()` for those that work on the current backend.
         quantize: None, or `"int8"` (ONNX only): also write
-            `model.int8.onnx`, weights quantized to int8 by onnxruntime's
+            `model.int8.onnx`, weights quantized to int8 (per output channel) by onnxruntime's
             dynamic quantizer; the runtime then loads it by default.
         overwrite: replace an earlier export at `path`.
 
@@ -116,6 +116,8 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
             "`quantize='int8'` quantizes an ONNX graph (onnxruntime's dynamic quantizer); "
             f"export with format='onnx'. Received: quantize={quantize!r}, format={format!r}"
         )
+    if format == "onnx":
+        _check_installed(("onnx", "onnxscript") + (("onnxruntime",) if quantize else ()))
     config, tokenizer_json = _describe(model)
     path = check_out(path, name="path", overwrite=overwrite, marker=CONFIG_FILE)
 
@@ -144,6 +146,17 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
 
     write_folder(path, write, overwrite=overwrite, marker=CONFIG_FILE)
     return path
+
+
+def _check_installed(packages):
+    import importlib.util
+
+    missing = [p for p in packages if importlib.util.find_spec(p) is None]
+    if missing:
+        raise ImportError(
+            f"The ONNX export needs {', '.join(missing)}: "
+            f"pip install {' '.join(missing)}  (or pip install 'keras_transfer[export]')"
+        )
 
 
 def _describe(model):
@@ -307,9 +320,17 @@ def _export_keras(model, folder, format, config):
 
 
 def _quantize_int8(source, target):
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process the graph first, on the root logger
+    try:
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
 
 
 def _main(argv):

@@ -151,6 +151,15 @@ def test_serve_uses_the_runtime_for_an_exported_folder(onnx_folder):
     assert client.post("/predict", json={"text": " "}).status_code == 422
 
 
+def test_predict_command_reads_an_exported_folder(onnx_folder, capsys):
+    from keras_transfer.__main__ import main
+
+    assert main(["predict", "--model", onnx_folder, "a great film", "an awful film"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["text"] for line in lines] == ["a great film", "an awful film"]
+    assert all(line["label"] in LABELS for line in lines)
+
+
 def test_multi_task_lora_export(tiny_preset, tmp_path):
     if keras.config.backend() != "torch":
         pytest.skip(
