@@ -35,7 +35,10 @@ def supported_formats(backend=None):
     backend in a subprocess for that step (Keras' own ONNX export there needs
     `tf2onnx` or `jax2onnx`). A TensorFlow SavedModel is Keras' own
     `model.export(..., format="tf_saved_model")`, on TensorFlow and JAX (on
-    PyTorch Keras exports static shapes only).
+    PyTorch Keras exports static shapes only). `"litert"` and `"openvino"`
+    are refused on every backend for now: LiteRT on PyTorch takes static
+    shapes only, and neither is wired to the runtime (`openvino` is not a
+    dependency).
 
     Example:
     >>> supported_formats("torch")
@@ -106,8 +109,10 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
         )
     if format not in supported_formats(backend):
         raise ValueError(
-            f"`format={format!r}` cannot be exported on the {backend} backend. Formats that "
-            f"work on {backend}: {supported_formats(backend)}. Received: format={format!r}"
+            f"`format={format!r}` is not exported on the {backend} backend (not with dynamic "
+            f"batch and sequence dimensions, or not without a converter that is not a "
+            f"dependency). Formats that work on {backend}: {supported_formats(backend)}. "
+            f"Received: format={format!r}"
         )
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"`quantize` must be None or 'int8'. Received: quantize={quantize!r}")
