@@ -203,10 +203,8 @@ def open_predictor(path):
     """
     if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):
         from keras_transfer_runtime import Predictor as RuntimePredictor
-        from keras_transfer_runtime import is_export
 
-        if is_export(path):
-            return RuntimePredictor(path)
+        return RuntimePredictor(path)  # refuses a folder that is not an export, saying so
     return Predictor(path)
 
 

@@ -158,6 +158,9 @@ def test_predict_command_reads_an_exported_folder(onnx_folder, capsys):
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["text"] for line in lines] == ["a great film", "an awful film"]
     assert all(line["label"] in LABELS for line in lines)
+    os.mkdir("not_exported")
+    assert main(["predict", "--model", "not_exported", "a great film"]) == 2
+    assert "written by `keras_transfer.export`" in capsys.readouterr().err
 
 
 def test_multi_task_lora_export(tiny_preset, tmp_path):
