@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import keras_transfer as kt
-from keras_transfer.export import supported_formats
+from keras_transfer.exporting import supported_formats
 from tests.helpers import sentiment_texts
 
 LABELS = ["negative", "positive"]

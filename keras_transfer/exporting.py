@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import types
 import warnings
 
 FORMATS = ("onnx", "tf_saved_model", "litert", "openvino")
@@ -243,7 +242,7 @@ def _export_onnx(model, file, config):
         model.save(saved)
         env = {**os.environ, "KERAS_BACKEND": "torch", "TF_CPP_MIN_LOG_LEVEL": "3"}
         done = subprocess.run(
-            [sys.executable, "-m", "keras_transfer.export", saved, file],
+            [sys.executable, "-m", "keras_transfer.exporting", saved, file],
             env=env,
             capture_output=True,
             text=True,
@@ -339,7 +338,7 @@ def _quantize_int8(source, target):
 
 
 def _main(argv):
-    """`python -m keras_transfer.export MODEL.keras OUT.onnx` under `KERAS_BACKEND=torch`."""
+    """`python -m keras_transfer.exporting MODEL.keras OUT.onnx` under `KERAS_BACKEND=torch`."""
     model_path, file = argv
     from keras_transfer.serving import load_model
 
@@ -347,16 +346,6 @@ def _main(argv):
     config, _ = _describe(model)
     onnx_from_torch_model(model, file, config["input_names"], config["output_names"])
 
-
-class _CallableModule(types.ModuleType):
-    """`kt.export(...)` calls `export` even once `import keras_transfer.export`
-    has set the package's `export` attribute to this module."""
-
-    def __call__(self, *args, **kwargs):
-        return export(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     _main(sys.argv[1:])
