@@ -338,7 +338,11 @@ def _predict_parser(commands):
         help="predict labels of texts with a saved model",
         description="Load a saved .keras model and print one JSON line per text.",
     )
-    predict.add_argument("--model", required=True, help="path of a saved .keras model")
+    predict.add_argument(
+        "--model",
+        required=True,
+        help="path of a saved .keras model, or a folder from keras_transfer.export (ONNX)",
+    )
     predict.add_argument("texts", nargs="+", help="texts to classify")
 
 
@@ -348,7 +352,11 @@ def _serve_parser(commands):
         help="serve a saved model over HTTP (FastAPI + uvicorn)",
         description="POST /predict {text}, POST /predict_batch {texts}, GET /health, GET /info.",
     )
-    serve.add_argument("--model", required=True, help="path of a saved .keras model")
+    serve.add_argument(
+        "--model",
+        required=True,
+        help="path of a saved .keras model, or a folder from keras_transfer.export (ONNX)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--max-batch-size", type=int, default=64)
@@ -357,7 +365,7 @@ def _serve_parser(commands):
 def _predict(args):
     import json
 
-    from keras_transfer.serving import Predictor
+    from keras_transfer.serving import open_predictor
 
     for i, text in enumerate(args.texts):
         if not text.strip():
@@ -365,7 +373,7 @@ def _predict(args):
                 "`texts` must not be blank (empty or whitespace only): there is nothing to "
                 f"classify. Received: texts[{i}]={text!r}"
             )
-    predictor = Predictor(args.model)
+    predictor = open_predictor(args.model)
     for text, result in zip(args.texts, predictor.predict_batch(args.texts), strict=True):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
 

@@ -191,8 +191,26 @@ class Predictor:
         return self.predict_batch([text])[0]
 
 
+def open_predictor(path):
+    """A predictor for `path`: `keras_transfer_runtime.Predictor` for a folder
+    written by `keras_transfer.export` (ONNX, no Keras at prediction time),
+    else `Predictor` for a saved `.keras` model.
+
+    Example:
+    >>> from keras_transfer.serving import open_predictor   # doctest: +SKIP
+    >>> open_predictor("exported").info["backend"]          # doctest: +SKIP
+    'onnxruntime'
+    """
+    if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):
+        from keras_transfer_runtime import Predictor as RuntimePredictor
+
+        return RuntimePredictor(path)  # refuses a folder that is not an export, saying so
+    return Predictor(path)
+
+
 def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEXT_CHARS):
-    """The FastAPI app serving a saved model.
+    """The FastAPI app serving a saved model, or a folder written by
+    `keras_transfer.export` (served by `keras_transfer_runtime`).
 
     Endpoints: `POST /predict` `{"text": str}`; `POST /predict_batch`
     `{"texts": [str, ...]}` (at most `max_batch_size`); `GET /health`;
@@ -214,7 +232,9 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     from fastapi.responses import JSONResponse
     from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-    predictor = Predictor(model_path)
+    from keras_transfer_runtime import PredictionError as RuntimePredictionError
+
+    predictor = open_predictor(model_path)
 
     def encodable(text):
         try:
@@ -243,8 +263,11 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
         label: str
         probabilities: dict[str, float]
 
+    # An exported multi-task model answers one prediction per task.
+    Result = dict[str, Prediction] if getattr(predictor, "multi_task", False) else Prediction
+
     class Predictions(BaseModel):
-        predictions: list[Prediction]
+        predictions: list[Result]
 
     app = FastAPI(title="keras_transfer", description=f"Serving {predictor.info['name']}")
     app.state.predictor = predictor
@@ -265,6 +288,7 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
         return JSONResponse({"detail": errors}, status_code=413 if too_large else 422)
 
     @app.exception_handler(PredictionError)
+    @app.exception_handler(RuntimePredictionError)
     async def broken_model(request, exc):
         return JSONResponse({"detail": str(exc)}, status_code=500)
 
@@ -280,7 +304,7 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
             "max_text_chars": max_text_chars,
         }
 
-    @app.post("/predict", response_model=Prediction)
+    @app.post("/predict", response_model=Result)
     def predict(body: TextIn):
         return predictor.predict(body.text)
 

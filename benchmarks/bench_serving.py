@@ -1,0 +1,217 @@
+"""Serving from an export: throughput, latency, memory and int8 accuracy side by side.
+
+    python benchmarks/bench_serving.py            # the whole rotten_tomatoes test split
+    python benchmarks/bench_serving.py --quick    # 256 training texts, 200 test texts
+
+Trains the bundled all-MiniLM-L6-v2 (`--strategy frozen` by default, one
+epoch) on rotten_tomatoes, saves it, exports it with
+`kt.export(model, path, format="onnx", quantize="int8")`, and measures on the
+test split, in one run:
+
+- throughput from raw texts (tokenization included, batches of 32) and the
+  median single-text latency of `kt.Predictor` (the saved .keras model),
+  `keras_transfer_runtime.Predictor` (ONNX float32 and int8) and Hugging
+  Face eager PyTorch (`AutoModelForSequenceClassification` on the same
+  encoder, `torch.no_grad`, padding per batch: speed only, its head is not
+  trained);
+- the peak RSS of a fresh process that loads each predictor and predicts
+  one text;
+- accuracy and macro F1 of the Keras model and of the float32 and int8 ONNX
+  graphs.
+
+Runs on the backend Keras is set to (PyTorch by default: the ONNX export is
+then in-process).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+LABELS = ["negative", "positive"]
+
+# VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across fork and exec, so a child of
+# a 2 GB benchmark process would report the parent's peak.
+PEAK_RSS = """
+import sys, time
+start = time.perf_counter()
+kind, path = sys.argv[1], sys.argv[2]
+if kind.startswith("runtime"):
+    from keras_transfer_runtime import Predictor
+    predictor = Predictor(path, precision="float32" if kind.endswith("float32") else None)
+else:
+    from keras_transfer import Predictor
+    predictor = Predictor(path)
+predictor.predict("a quietly moving film")
+seconds = time.perf_counter() - start
+with open("/proc/self/status") as f:
+    peak_kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+print(peak_kb / 1024, seconds)
+"""
+
+
+def median_ms(call, texts):
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        call(text)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def throughput(call, texts, batch_size=32):
+    call(texts[:batch_size])  # warm-up
+    start = time.perf_counter()
+    for i in range(0, len(texts), batch_size):
+        call(texts[i : i + batch_size])
+    return len(texts) / (time.perf_counter() - start)
+
+
+def scores(probabilities, labels):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predicted = np.asarray(probabilities).argmax(1)
+    return {
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "macro_f1": float(f1_score(labels, predicted, average="macro")),
+    }
+
+
+def fresh_process(kind, path):
+    env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, kind, path],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rss, seconds = done.stdout.split()[-2:]
+    return {"peak_rss_mb": round(float(rss)), "load_and_predict_s": round(float(seconds), 2)}
+
+
+def hugging_face(max_length):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from keras_transfer.presets import default_preset
+
+    tokenizer = AutoTokenizer.from_pretrained(default_preset())
+    model = AutoModelForSequenceClassification.from_pretrained(default_preset(), num_labels=2)
+    model.eval()
+
+    def predict(texts):
+        batch = tokenizer(
+            list(texts), truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        )
+        with torch.no_grad():
+            return torch.softmax(model(**batch).logits, -1).numpy()
+
+    return predict
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="256 train, 200 test texts")
+    parser.add_argument("--strategy", default="frozen")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--latency-texts", type=int, default=50)
+    parser.add_argument("--out", help="also write the results as JSON here")
+    args = parser.parse_args()
+
+    import keras
+
+    import keras_transfer as kt
+    from benchmarks.cpu import describe_cpu
+    from keras_transfer_runtime import Predictor as RuntimePredictor
+
+    print(describe_cpu())
+    train, test = kt.load_bundled("rotten_tomatoes")
+    if args.quick:
+        train, test = train.sample(256, random_state=0), test.sample(200, random_state=0)
+    x, y = train["text"].tolist(), (train["label"] == "positive").astype("int32").to_numpy()
+    tx, ty = test["text"].tolist(), (test["label"] == "positive").astype("int32").to_numpy()
+    folder = tempfile.mkdtemp(prefix="bench_serving_")
+    model = kt.TransformerClassifier.from_preset(
+        None, strategy=args.strategy, max_length=args.max_length, label_names=LABELS
+    )
+    start = time.perf_counter()
+    model.fit(x, y, epochs=args.epochs, batch_size=32, verbose=0, log_root=folder)
+    fit_s = time.perf_counter() - start
+    saved = os.path.join(folder, "model.keras")
+    model.save(saved)
+    start = time.perf_counter()
+    exported = kt.export(model, os.path.join(folder, "exported"), quantize="int8")
+    export_s = time.perf_counter() - start
+
+    predictors = {
+        "kt.Predictor (.keras)": kt.Predictor(saved),
+        "runtime ONNX float32": RuntimePredictor(exported, precision="float32"),
+        "runtime ONNX int8": RuntimePredictor(exported, precision="int8"),
+    }
+    rows, argmax = {}, {}
+    for name, predictor in predictors.items():
+        probabilities = np.array(
+            [[r["probabilities"][label] for label in LABELS] for r in predictor.predict_batch(tx)]
+        )
+        argmax[name] = probabilities.argmax(1)
+        rows[name] = {
+            "texts_per_s": round(throughput(predictor.predict_batch, tx), 1),
+            "latency_ms": round(median_ms(predictor.predict, tx[: args.latency_texts]), 2),
+            **{k: round(v, 4) for k, v in scores(probabilities, ty).items()},
+        }
+    rows["runtime ONNX int8"]["same_label_as_float32"] = round(
+        float((argmax["runtime ONNX int8"] == argmax["runtime ONNX float32"]).mean()), 4
+    )
+    hf = hugging_face(args.max_length)
+    rows["Hugging Face eager PyTorch"] = {
+        "texts_per_s": round(throughput(hf, tx), 1),
+        "latency_ms": round(median_ms(lambda t: hf([t]), tx[: args.latency_texts]), 2),
+    }
+    rows["kt.Predictor (.keras)"].update(fresh_process("keras", saved))
+    rows["runtime ONNX int8"].update(fresh_process("runtime", exported))
+    rows["runtime ONNX float32"]["peak_rss_mb"] = fresh_process("runtime-float32", exported)[
+        "peak_rss_mb"
+    ]
+    sizes = {
+        name: round(os.path.getsize(os.path.join(exported, name)) / 2**20, 1)
+        for name in ("model.onnx", "model.int8.onnx")
+    }
+    sizes[".keras"] = round(os.path.getsize(saved) / 2**20, 1)
+
+    results = {
+        "backend": keras.config.backend(),
+        "strategy": args.strategy,
+        "max_length": args.max_length,
+        "train_texts": len(x),
+        "test_texts": len(tx),
+        "fit_s": round(fit_s, 1),
+        "export_s": round(export_s, 1),
+        "sizes_mb": sizes,
+        "predictors": rows,
+    }
+    print(json.dumps(results, indent=2))
+    columns = ["texts_per_s", "latency_ms", "accuracy", "macro_f1", "peak_rss_mb"]
+    print("\n| predictor | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for name, row in rows.items():
+        print(f"| {name} | " + " | ".join(str(row.get(c, "—")) for c in columns) + " |")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""keras_transfer_runtime: serve a `keras_transfer.export` ONNX folder with
+numpy, Hugging Face `tokenizers` and `onnxruntime` only.
+
+It never imports TensorFlow, JAX, PyTorch, Keras, keras-hub or
+`keras_transfer`: a serving image needs a few tens of megabytes, and a process
+starts in well under a second.
+
+Example:
+>>> from keras_transfer_runtime import Predictor   # doctest: +SKIP
+>>> Predictor("exported").predict("A great film")  # doctest: +SKIP
+{'label': 'positive', 'probabilities': {'negative': 0.08, 'positive': 0.92}}
+"""
+
+from keras_transfer_runtime.predictor import (
+    EXPORT_FORMAT,
+    PredictionError,
+    Predictor,
+    is_export,
+)
+
+__all__ = ["EXPORT_FORMAT", "PredictionError", "Predictor", "is_export"]
