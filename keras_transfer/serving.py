@@ -130,27 +130,11 @@ class Predictor:
 
     def predict_batch(self, texts, batch_size=32):
         """Predict a list of texts; returns one result dict per text (empty list in, empty out)."""
-        if isinstance(texts, (str, bytes)):
-            raise ValueError(
-                "`texts` must be a list of texts, not a single string (use `predict(text)`). "
-                f"Received: texts={texts!r:.80}"
-            )
-        if texts is None or not hasattr(texts, "__iter__") or isinstance(texts, dict):
-            raise ValueError(f"`texts` must be a list of texts. Received: texts={texts!r:.80}")
-        texts = list(texts)
+        from keras_transfer_runtime.predictor import check_texts
+
+        texts = check_texts(texts)
         if not texts:
             return []
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ValueError(
-                    f"`texts` must be strings. Received: texts[{i}]={text!r} of type "
-                    f"{type(text).__name__}"
-                )
-            if not text.strip():
-                raise ValueError(
-                    "`texts` must not be blank (empty or whitespace only): there is nothing to "
-                    f"classify. Received: texts[{i}]={text!r}"
-                )
         # `predict_on_batch` per chunk: `predict` builds a tf.data pipeline and
         # callbacks on every call, which dominates the latency of small requests.
         probabilities = np.concatenate(

@@ -184,31 +184,13 @@ class Predictor:
         """Predict a list of texts; returns one result dict per text (empty list in, empty out).
 
         A multi-task model gives `{task: {"label": ..., "probabilities": {...}}}` per text."""
-        if isinstance(texts, (str, bytes)):
-            raise ValueError(
-                "`texts` must be a list of texts, not a single string (use `predict(text)`). "
-                f"Received: texts={texts!r:.80}"
-            )
-        if texts is None or not hasattr(texts, "__iter__") or isinstance(texts, dict):
-            raise ValueError(f"`texts` must be a list of texts. Received: texts={texts!r:.80}")
+        texts = check_texts(texts)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(
                 f"`batch_size` must be a positive int. Received: batch_size={batch_size!r}"
             )
-        texts = list(texts)
         if not texts:
             return []
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ValueError(
-                    f"`texts` must be strings. Received: texts[{i}]={text!r} of type "
-                    f"{type(text).__name__}"
-                )
-            if not text.strip():
-                raise ValueError(
-                    "`texts` must not be blank (empty or whitespace only): there is nothing to "
-                    f"classify. Received: texts[{i}]={text!r}"
-                )
         probabilities = self.probabilities(texts, batch_size)
         per_task = probabilities if self.multi_task else {None: probabilities}
         for values in per_task.values():
@@ -255,3 +237,28 @@ def _numpy_type(onnx_type):
     if onnx_type not in types:
         raise ValueError(f"The graph takes an input of an unexpected type: {onnx_type}")
     return types[onnx_type]
+
+
+def check_texts(texts):
+    """`texts` as a list of non-blank strings, or a `ValueError` saying what was
+    received (the same rule for `keras_transfer.Predictor` and this runtime)."""
+    if isinstance(texts, (str, bytes)):
+        raise ValueError(
+            "`texts` must be a list of texts, not a single string (use `predict(text)`). "
+            f"Received: texts={texts!r:.80}"
+        )
+    if texts is None or not hasattr(texts, "__iter__") or isinstance(texts, dict):
+        raise ValueError(f"`texts` must be a list of texts. Received: texts={texts!r:.80}")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(
+                f"`texts` must be strings. Received: texts[{i}]={text!r} of type "
+                f"{type(text).__name__}"
+            )
+        if not text.strip():
+            raise ValueError(
+                "`texts` must not be blank (empty or whitespace only): there is nothing to "
+                f"classify. Received: texts[{i}]={text!r}"
+            )
+    return texts
