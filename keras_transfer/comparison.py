@@ -5,6 +5,7 @@ reads and samples the data, then runs `compare_strategies` (text
 classification) or `keras_transfer.compare_ner` (named entities).
 """
 
+import logging
 import os
 import shutil
 import time
@@ -514,6 +515,11 @@ def compare_strategies(
         state.add(row, y_test, predicted, seed=seed, hparams=common)
     state.write()
     total = len(strategies) * seeds
+    # Every strategy is a new model whose steps TensorFlow traces afresh, by
+    # design; its "frequent retracing" notes, which count the traces of all
+    # those models together, stay off the console while they train.
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.addFilter(_EXPECTED_RETRACING)
     for number, (strategy, run_seed) in enumerate(
         ((s, seed + k) for s in strategies for k in range(seeds)), start=1
     ):
@@ -589,6 +595,7 @@ def compare_strategies(
             )
         del model
         keras.backend.clear_session()
+    tf_logger.removeFilter(_EXPECTED_RETRACING)
     state.write(final=True)
     return state.table()
 
@@ -668,6 +675,14 @@ class _State:
     def write(self, final=False):
         if self.out is not None:
             reports.write_results(self.out, self.table(), self.reports, final=final)
+
+
+def _expected_retracing(record):
+    """A logging filter: False (drop) for TensorFlow's frequent-retracing notes."""
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+_EXPECTED_RETRACING = _expected_retracing
 
 
 def _newest_run(experiment_dir, prefix):
