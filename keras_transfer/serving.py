@@ -5,6 +5,8 @@ import zipfile
 
 import numpy as np
 
+from keras_transfer_runtime.predictor import PredictionError, check_text, check_texts, result
+
 MAX_BATCH_SIZE = 64
 MAX_TEXT_CHARS = 20_000
 
@@ -56,11 +58,6 @@ def _corrupt(path, error):
         f"The Keras archive is truncated or corrupt ({type(error).__name__}: {error}). Save the "
         f"model again. Received: path={path!r}"
     )
-
-
-class PredictionError(ValueError):
-    """The model gave no usable prediction (non-finite probabilities): the
-    model, not the request, is at fault (HTTP 500)."""
 
 
 class Predictor:
@@ -130,8 +127,6 @@ class Predictor:
 
     def predict_batch(self, texts, batch_size=32):
         """Predict a list of texts; returns one result dict per text (empty list in, empty out)."""
-        from keras_transfer_runtime.predictor import check_texts
-
         texts = check_texts(texts)
         if not texts:
             return []
@@ -151,28 +146,11 @@ class Predictor:
                 f"{int(broken.sum())} of {len(texts)} texts; the model is broken and its "
                 f"predictions cannot be trusted. Received: path={self.path!r}"
             )
-        results = []
-        for row in probabilities:
-            results.append(
-                {
-                    "label": self.label_names[int(np.argmax(row))],
-                    "probabilities": {
-                        n: float(p) for n, p in zip(self.label_names, row, strict=True)
-                    },
-                }
-            )
-        return results
+        return [result(self.label_names, row) for row in probabilities]
 
     def predict(self, text):
         """Predict one text: `{"label": str, "probabilities": {label: float}}`."""
-        if not isinstance(text, str):
-            raise ValueError(f"`text` must be a string. Received: text={text!r}")
-        if not text.strip():
-            raise ValueError(
-                "`text` must not be blank (empty or whitespace only): there is nothing to "
-                f"classify. Received: text={text!r}"
-            )
-        return self.predict_batch([text])[0]
+        return self.predict_batch([check_text(text)])[0]
 
 
 def open_predictor(path):
@@ -215,8 +193,6 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-
-    from keras_transfer_runtime import PredictionError as RuntimePredictionError
 
     predictor = open_predictor(model_path)
 
@@ -272,7 +248,6 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
         return JSONResponse({"detail": errors}, status_code=413 if too_large else 422)
 
     @app.exception_handler(PredictionError)
-    @app.exception_handler(RuntimePredictionError)
     async def broken_model(request, exc):
         return JSONResponse({"detail": str(exc)}, status_code=500)
 

@@ -202,25 +202,32 @@ class Predictor:
                     f"its predictions cannot be trusted. Received: path={self.path!r}"
                 )
         if not self.multi_task:
-            return [_result(self.label_names, row) for row in probabilities]
+            return [result(self.label_names, row) for row in probabilities]
         return [
-            {task: _result(self.label_names[task], values[i]) for task, values in per_task.items()}
+            {task: result(self.label_names[task], values[i]) for task, values in per_task.items()}
             for i in range(len(texts))
         ]
 
     def predict(self, text):
         """Predict one text: `{"label": str, "probabilities": {label: float}}`."""
-        if not isinstance(text, str):
-            raise ValueError(f"`text` must be a string. Received: text={text!r}")
-        if not text.strip():
-            raise ValueError(
-                "`text` must not be blank (empty or whitespace only): there is nothing to "
-                f"classify. Received: text={text!r}"
-            )
-        return self.predict_batch([text])[0]
+        return self.predict_batch([check_text(text)])[0]
 
 
-def _result(label_names, row):
+def check_text(text):
+    """`text` itself when it is a non-blank string, else a `ValueError` saying
+    what was received (the same rule for `keras_transfer.Predictor`)."""
+    if not isinstance(text, str):
+        raise ValueError(f"`text` must be a string. Received: text={text!r}")
+    if not text.strip():
+        raise ValueError(
+            "`text` must not be blank (empty or whitespace only): there is nothing to "
+            f"classify. Received: text={text!r}"
+        )
+    return text
+
+
+def result(label_names, row):
+    """One prediction: the most probable label and every label's probability."""
     return {
         "label": label_names[int(np.argmax(row))],
         "probabilities": {n: float(p) for n, p in zip(label_names, row, strict=True)},
