@@ -350,7 +350,8 @@ def _serve_parser(commands):
     serve = commands.add_parser(
         "serve",
         help="serve a saved model over HTTP (FastAPI + uvicorn)",
-        description="POST /predict {text}, POST /predict_batch {texts}, GET /health, GET /info.",
+        description="GET / (a page to try the model in), POST /predict {text}, POST "
+        "/predict_batch {texts}, GET /health, GET /info, GET /docs (the API page).",
     )
     serve.add_argument(
         "--model",
@@ -359,7 +360,10 @@ def _serve_parser(commands):
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--max-batch-size", type=int, default=64)
+    serve.add_argument("--max-batch-size", type=int, default=64, help="texts per request, at most")
+    serve.add_argument(
+        "--max-text-chars", type=int, default=20_000, help="characters per text, at most"
+    )
 
 
 def _predict(args):
@@ -383,10 +387,12 @@ def _serve(args):
 
     from keras_transfer.serving import create_app
 
-    _check_positive({"max_batch_size": args.max_batch_size})
+    _check_positive({"max_batch_size": args.max_batch_size, "max_text_chars": args.max_text_chars})
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be from 0 to 65535. Received: --port {args.port}")
-    app = create_app(args.model, max_batch_size=args.max_batch_size)
+    app = create_app(
+        args.model, max_batch_size=args.max_batch_size, max_text_chars=args.max_text_chars
+    )
     uvicorn.run(app, host=args.host, port=args.port)
 
 

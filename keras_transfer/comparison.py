@@ -5,6 +5,7 @@ reads and samples the data, then runs `compare_strategies` (text
 classification) or `keras_transfer.compare_ner` (named entities).
 """
 
+import contextlib
 import logging
 import os
 import shutil
@@ -419,7 +420,6 @@ def compare_strategies(
     import keras
 
     from keras_transfer.time_budget import TimeBudget
-    from keras_transfer.trainability import trainable_summary
 
     strategies = check_strategies(strategies)
     for name, value in (("batch_size", batch_size), ("seeds", seeds)):
@@ -485,28 +485,28 @@ def compare_strategies(
     adaptation = None
     if adapt_on is not None and any(STRATEGIES[s].pretrained for s in strategies):
         from keras_transfer.pretraining import continue_pretraining
+        from keras_transfer.progress import FitProgress
 
-        if verbose:
-            print(f"Adapting the encoder: masked-LM on {len(adapt_on)} texts ...", flush=True)
-        adaptation = continue_pretraining(
-            adapt_on,
-            preset=preset,
-            out=os.path.join(out if out is not None else experiment_dir, "adapted_encoder"),
-            epochs=adapt_epochs,
-            max_length=max_length,
-            batch_size=batch_size,
-            overwrite=True,
-            log_root=experiment_dir,
-            seed=seed,
-            verbose=2 if verbose > 1 else 0,
-        )
-        preset = adaptation["out"]
-        if verbose:
-            print(
-                f"Held-out masked-LM loss {adaptation['mlm_loss_before']:.3f} -> "
-                f"{adaptation['mlm_loss_after']:.3f} (masked-LM head {adaptation['head']})",
-                flush=True,
+        with _progress(f"Adapting the encoder: masked-LM on {len(adapt_on)} texts", verbose) as p:
+            adaptation = continue_pretraining(
+                adapt_on,
+                preset=preset,
+                out=os.path.join(out if out is not None else experiment_dir, "adapted_encoder"),
+                epochs=adapt_epochs,
+                max_length=max_length,
+                batch_size=batch_size,
+                overwrite=True,
+                log_root=experiment_dir,
+                seed=seed,
+                callbacks=[FitProgress()],
+                verbose=2 if verbose > 1 else 0,
             )
+            if verbose:
+                p.finish(
+                    f"held-out masked-LM loss {adaptation['mlm_loss_before']:.3f} -> "
+                    f"{adaptation['mlm_loss_after']:.3f} (masked-LM head {adaptation['head']})"
+                )
+        preset = adaptation["out"]
     state = _State(labels.names, experiment_dir, out)
     state.adaptation = adaptation
     for row, predicted in _reference_rows(
@@ -520,84 +520,116 @@ def compare_strategies(
     # those models together, stay off the console while they train.
     tf_logger = logging.getLogger("tensorflow")
     tf_logger.addFilter(_EXPECTED_RETRACING)
+    shared = {
+        "data": (x_train, y_train, x_val, y_val, x_test),
+        "label_names": labels.names,
+        "max_length": max_length,
+        "preset": preset,
+        "batch_size": batch_size,
+        "class_weight": class_weight,
+        "log_root": experiment_dir,
+        "verbose": verbose,
+        "budget_minutes": budget_minutes,
+    }
     for number, (strategy, run_seed) in enumerate(
         ((s, seed + k) for s in strategies for k in range(seeds)), start=1
     ):
         recipe = STRATEGIES[strategy].recipe
         max_epochs = epochs or recipe.max_epochs
-        if verbose:
-            print(
-                f"[{number}/{total}] {strategy:<9} training (seed {run_seed}, "
-                f"lr {recipe.learning_rate:g}, at most {max_epochs} epochs) ...",
-                end="",
-                flush=True,
-            )
-        keras.utils.set_random_seed(run_seed)
-        budget = [TimeBudget(budget_minutes)] if budget_minutes is not None else []
-        start = time.perf_counter()
-        model, history = STRATEGIES[strategy].train(
-            x_train,
-            y_train,
-            labels.names,
-            validation_data=(x_val, y_val) if len(x_val) else None,
-            max_length=max_length,
-            preset=preset,
-            batch_size=batch_size,
-            epochs=max_epochs,
-            class_weight=class_weight,
-            options=options[strategy],
-            experiment=f"{strategy}_seed{run_seed}" if seeds > 1 else strategy,
-            log_root=experiment_dir,
-            verbose=2 if verbose > 1 else 0,
-            callbacks=budget,
+        header = (
+            f"[{number}/{total}] {strategy:<9} training (seed {run_seed}, "
+            f"lr {recipe.learning_rate:g}, at most {max_epochs} epochs)"
         )
-        # Nothing trains without a history (zero_shot): building is not training.
-        train_seconds = time.perf_counter() - start if history is not None else 0.0
-        predict_batch = max(batch_size, 32)
-        model.predict(x_test[:predict_batch], batch_size=predict_batch, verbose=0)  # compile
-        start = time.perf_counter()
-        probabilities = model.predict(x_test, batch_size=predict_batch, verbose=0)
-        inference = len(x_test) / (time.perf_counter() - start)
-        params = trainable_summary(model).iloc[-1]
-        row = {
-            "strategy": strategy,
-            "description": STRATEGIES[strategy].description,
-            "train_seconds": train_seconds,
-            "inference_examples_per_s": inference,
-            "trainable_params": int(params["trainable_params"]),
-            "total_params": int(params["total_params"]),
-            # zero_shot trains nothing: no history, no epochs.
-            **reports.epoch_fields(history, max_epochs, *budget),
-            "learning_rate": recipe.learning_rate,
-            "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
-        }
-        state.add(
-            row,
-            y_test,
-            np.argmax(probabilities, axis=-1),
-            seed=run_seed,
-            hparams=common,
-            history=history.history if history is not None else None,
-        )
-        if save_models and out is not None and run_seed == seed:
-            os.makedirs(os.path.join(out, "models"), exist_ok=True)
-            path = os.path.join(out, "models", f"{strategy}.keras")
-            reports.save_model(model, path)
-        state.write()
-        if verbose:
-            r = state.rows[-1]
-            print(
-                f" macro F1 {r['f1_macro']:.3f}  accuracy {r['accuracy']:.3f}  "
-                f"{train_seconds:.0f} s  {row['trainable_params']:,} trainable  "
-                f"{row['epochs_run']} epochs (best {row['best_epoch']})"
-                f"{', still improving' if row['at_ceiling'] else ''}",
-                flush=True,
+        with _progress(header, verbose) as progress:
+            keras.utils.set_random_seed(run_seed)
+            experiment = f"{strategy}_seed{run_seed}" if seeds > 1 else strategy
+            model, history, row, probabilities = _train_strategy(
+                strategy, options[strategy], max_epochs, experiment, shared
             )
+            state.add(
+                row,
+                y_test,
+                np.argmax(probabilities, axis=-1),
+                seed=run_seed,
+                hparams=common,
+                history=history.history if history is not None else None,
+            )
+            if save_models and out is not None and run_seed == seed:
+                os.makedirs(os.path.join(out, "models"), exist_ok=True)
+                path = os.path.join(out, "models", f"{strategy}.keras")
+                reports.save_model(model, path)
+            state.write()
+            if verbose:
+                r = state.rows[-1]
+                progress.finish(
+                    f"macro F1 {r['f1_macro']:.3f}  accuracy {r['accuracy']:.3f}  "
+                    f"{row['train_seconds']:.0f} s  {row['trainable_params']:,} trainable  "
+                    f"{row['epochs_run']} epochs (best {row['best_epoch']})"
+                    f"{', still improving' if row['at_ceiling'] else ''}"
+                )
         del model
         keras.backend.clear_session()
     tf_logger.removeFilter(_EXPECTED_RETRACING)
     state.write(final=True)
     return state.table()
+
+
+def _progress(header, verbose):
+    """The strategy's console line (`keras_transfer.progress.Progress`):
+    live progress with an ETA at verbose 1; under Keras' own epoch lines at 2."""
+    from keras_transfer.progress import Progress
+
+    if not verbose:
+        return contextlib.nullcontext()
+    return Progress(header, interval=None if verbose == 1 else float("inf"))
+
+
+def _train_strategy(strategy, options, max_epochs, experiment, shared):
+    """Build, fit and predict one strategy: (model, history, row, test probabilities)."""
+    from keras_transfer.progress import FitProgress
+    from keras_transfer.time_budget import TimeBudget
+    from keras_transfer.trainability import trainable_summary
+
+    x_train, y_train, x_val, y_val, x_test = shared["data"]
+    budget = [TimeBudget(shared["budget_minutes"])] if shared["budget_minutes"] is not None else []
+    start = time.perf_counter()
+    model, history = STRATEGIES[strategy].train(
+        x_train,
+        y_train,
+        shared["label_names"],
+        validation_data=(x_val, y_val) if len(x_val) else None,
+        max_length=shared["max_length"],
+        preset=shared["preset"],
+        batch_size=shared["batch_size"],
+        epochs=max_epochs,
+        class_weight=shared["class_weight"],
+        options=options,
+        experiment=experiment,
+        log_root=shared["log_root"],
+        verbose=2 if shared["verbose"] > 1 else 0,
+        callbacks=[*budget, FitProgress(shared["budget_minutes"])],
+    )
+    # Nothing trains without a history (zero_shot): building is not training.
+    train_seconds = time.perf_counter() - start if history is not None else 0.0
+    predict_batch = max(shared["batch_size"], 32)
+    model.predict(x_test[:predict_batch], batch_size=predict_batch, verbose=0)  # compile
+    start = time.perf_counter()
+    probabilities = model.predict(x_test, batch_size=predict_batch, verbose=0)
+    inference = len(x_test) / (time.perf_counter() - start)
+    params = trainable_summary(model).iloc[-1]
+    row = {
+        "strategy": strategy,
+        "description": STRATEGIES[strategy].description,
+        "train_seconds": train_seconds,
+        "inference_examples_per_s": inference,
+        "trainable_params": int(params["trainable_params"]),
+        "total_params": int(params["total_params"]),
+        # zero_shot trains nothing: no history, no epochs.
+        **reports.epoch_fields(history, max_epochs, *budget),
+        "learning_rate": STRATEGIES[strategy].recipe.learning_rate,
+        "log_dir": _newest_run(shared["log_root"], f"{strategy}_"),
+    }
+    return model, history, row, probabilities
 
 
 class _State:

@@ -32,12 +32,14 @@ import numpy as np
 from keras_transfer import _keras_compat as compat
 from keras_transfer import data
 from keras_transfer.atomic import write_file
+from keras_transfer.progress import report
 
 # In-memory cache shared by all models of the process, newest last.
 _MEMORY = collections.OrderedDict()
 _MEMORY_LIMIT_BYTES = 1 << 30
 CACHE_MODES = (True, False, "memory")
 DEFAULT_DISK_LIMIT_MB = 2048
+ENCODING = "encoding texts (frozen features)"
 _WARNED_FOLDERS = set()
 
 
@@ -130,6 +132,7 @@ def predict_by_length(predict_on_batch, preprocess, texts, batch_size):
         # Backend tensors, as `predict` feeds them (torch.compile rejects numpy).
         batch = keras.tree.map_structure(keras.ops.convert_to_tensor, _trim_padding(batch))
         outputs.append(keras.ops.convert_to_numpy(predict_on_batch(batch)))
+        report(ENCODING, min(len(outputs) * batch_size, len(texts)), len(texts))
     result = np.empty((len(texts), *outputs[0].shape[1:]), dtype="float32")
     result[order] = np.concatenate(outputs)[: len(texts)]
     return result
@@ -144,7 +147,7 @@ def predict_tokens(predict_on_batch, tokens, batch_size, buckets):
 
     lengths = tokens["lengths"]
     inputs = {key: value for key, value in tokens.items() if key != "lengths"}
-    result = None
+    result, done = None, 0
     for rows, length in data.length_batches(lengths, batch_size, buckets, replicas()):
         # The last batch topped up (repeating its rows) to a fixed shape.
         padded = np.resize(rows, data.inference_rows(len(rows), batch_size))
@@ -158,6 +161,8 @@ def predict_tokens(predict_on_batch, tokens, batch_size, buckets):
         if result is None:
             result = np.empty((len(lengths), *outputs.shape[1:]), dtype="float32")
         result[rows] = outputs
+        done += len(rows)
+        report(ENCODING, done, len(lengths))
     return result
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from keras_transfer import platform, reports
 from keras_transfer.checks import check_int
-from keras_transfer.comparison import _newest_run, _prepare_out
+from keras_transfer.comparison import _newest_run, _prepare_out, _progress
 from keras_transfer.strategies import STRATEGIES, check_strategies, strategy_options
 
 NER_STRATEGIES = ("frozen", "last_n", "lora", "full", "scratch")
@@ -102,6 +102,7 @@ def compare_ner(
     from keras_transfer.conll import load_bundled_ner
     from keras_transfer.entity import entity_scores
     from keras_transfer.models.token_classifier import TokenClassifier
+    from keras_transfer.progress import FitProgress
     from keras_transfer.time_budget import TimeBudget
     from keras_transfer.trainability import trainable_summary
 
@@ -242,70 +243,67 @@ def compare_ner(
             for number, (strategy, run_seed) in enumerate(runs, start=1):
                 recipe = STRATEGIES[strategy].token_recipe
                 max_epochs = epochs or recipe.max_epochs
-                if verbose:
-                    print(
-                        f"[{number}/{len(runs)}] {strategy:<8} training ("
-                        f"{f'seed {run_seed}, ' if seeds > 1 else ''}lr "
-                        f"{recipe.learning_rate:g}, at most {max_epochs} epochs) ...",
-                        end="",
-                        flush=True,
+                header = (
+                    f"[{number}/{len(runs)}] {strategy:<8} training ("
+                    f"{f'seed {run_seed}, ' if seeds > 1 else ''}lr "
+                    f"{recipe.learning_rate:g}, at most {max_epochs} epochs)"
+                )
+                with _progress(header, verbose) as progress:
+                    keras.utils.set_random_seed(run_seed)
+                    budget = [TimeBudget(budget_minutes)] if budget_minutes is not None else []
+                    start = time.perf_counter()
+                    model = TokenClassifier.from_preset(
+                        preset,
+                        tag_names=tag_names,
+                        strategy=strategy,
+                        max_length=max_length,
+                        **options[strategy],
                     )
-                keras.utils.set_random_seed(run_seed)
-                budget = [TimeBudget(budget_minutes)] if budget_minutes is not None else []
-                start = time.perf_counter()
-                model = TokenClassifier.from_preset(
-                    preset,
-                    tag_names=tag_names,
-                    strategy=strategy,
-                    max_length=max_length,
-                    **options[strategy],
-                )
-                model.compile(optimizer=recipe.optimizer(steps, max_epochs))
-                history = model.fit(
-                    train_words,
-                    train_tags,
-                    validation_data=(val_words, val_tags),
-                    epochs=max_epochs,
-                    batch_size=batch_size,
-                    experiment=f"{strategy}_seed{run_seed}" if seeds > 1 else strategy,
-                    log_root=experiment_dir,
-                    verbose=2 if verbose > 1 else 0,
-                    callbacks=budget,
-                )
-                train_seconds = time.perf_counter() - start
-                start = time.perf_counter()
-                predicted = model.predict(test_words, batch_size=max(batch_size, 32))
-                inference = len(test_words) / (time.perf_counter() - start)
-                params = trainable_summary(model).iloc[-1]
-                add(
-                    {
-                        "strategy": strategy,
-                        "description": STRATEGIES[strategy].description,
-                        "train_seconds": train_seconds,
-                        "inference_sentences_per_s": inference,
-                        "trainable_params": int(params["trainable_params"]),
-                        "total_params": int(params["total_params"]),
-                        **reports.epoch_fields(history, max_epochs, *budget),
-                        "learning_rate": recipe.learning_rate,
-                        "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
-                    },
-                    predicted,
-                    history.history,
-                    run_seed,
-                )
-                if save_models and out is not None and run_seed == seed:
-                    os.makedirs(os.path.join(out, "models"), exist_ok=True)
-                    reports.save_model(model, os.path.join(out, "models", f"{strategy}.keras"))
-                if verbose:
-                    r = rows_out[-1]
-                    print(
-                        f" entity F1 {r['entity_f1']:.3f}  "
-                        f"token accuracy {r['token_accuracy']:.3f}  "
-                        f"{train_seconds:.0f} s  {r['trainable_params']:,} trainable  "
-                        f"{r['epochs_run']} epochs (best {r['best_epoch']})"
-                        f"{', still improving' if r['at_ceiling'] else ''}",
-                        flush=True,
+                    model.compile(optimizer=recipe.optimizer(steps, max_epochs))
+                    history = model.fit(
+                        train_words,
+                        train_tags,
+                        validation_data=(val_words, val_tags),
+                        epochs=max_epochs,
+                        batch_size=batch_size,
+                        experiment=f"{strategy}_seed{run_seed}" if seeds > 1 else strategy,
+                        log_root=experiment_dir,
+                        verbose=2 if verbose > 1 else 0,
+                        callbacks=[*budget, FitProgress(budget_minutes)],
                     )
+                    train_seconds = time.perf_counter() - start
+                    start = time.perf_counter()
+                    predicted = model.predict(test_words, batch_size=max(batch_size, 32))
+                    inference = len(test_words) / (time.perf_counter() - start)
+                    params = trainable_summary(model).iloc[-1]
+                    add(
+                        {
+                            "strategy": strategy,
+                            "description": STRATEGIES[strategy].description,
+                            "train_seconds": train_seconds,
+                            "inference_sentences_per_s": inference,
+                            "trainable_params": int(params["trainable_params"]),
+                            "total_params": int(params["total_params"]),
+                            **reports.epoch_fields(history, max_epochs, *budget),
+                            "learning_rate": recipe.learning_rate,
+                            "log_dir": _newest_run(experiment_dir, f"{strategy}_"),
+                        },
+                        predicted,
+                        history.history,
+                        run_seed,
+                    )
+                    if save_models and out is not None and run_seed == seed:
+                        os.makedirs(os.path.join(out, "models"), exist_ok=True)
+                        reports.save_model(model, os.path.join(out, "models", f"{strategy}.keras"))
+                    if verbose:
+                        r = rows_out[-1]
+                        progress.finish(
+                            f"entity F1 {r['entity_f1']:.3f}  "
+                            f"token accuracy {r['token_accuracy']:.3f}  "
+                            f"{train_seconds:.0f} s  {r['trainable_params']:,} trainable  "
+                            f"{r['epochs_run']} epochs (best {r['best_epoch']})"
+                            f"{', still improving' if r['at_ceiling'] else ''}"
+                        )
                 del model
                 keras.backend.clear_session()
                 warnings.filterwarnings(

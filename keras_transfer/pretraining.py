@@ -59,6 +59,7 @@ def continue_pretraining(
     experiment="masked_lm",
     log_root=None,
     seed=0,
+    callbacks=None,
     verbose="auto",
 ):
     """Continue masked-language-model pretraining on unlabelled in-domain texts.
@@ -94,6 +95,8 @@ def continue_pretraining(
         experiment: the TensorBoard run's name (as `TransferModel.fit`).
         log_root: the TensorBoard log root (as `TransferModel.fit`).
         seed: split and masking seed.
+        callbacks: more Keras callbacks, added to the mandatory ones.
+        verbose: as `keras.Model.fit`.
 
     Returns:
         A dict: `out`, `mlm_loss_before`, `mlm_loss_after` (held-out),
@@ -154,7 +157,7 @@ def continue_pretraining(
         weighted_metrics=["sparse_categorical_accuracy"],
     )
     clip_after_all_reduce(model.optimizer)  # under tf.distribute, as the toolkit's models
-    callbacks = with_mandatory_callbacks(None, experiment, root=log_root, monitor="val_loss")
+    callbacks = with_mandatory_callbacks(callbacks, experiment, root=log_root, monitor="val_loss")
     import tensorflow as tf
 
     train_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train), seed=seed)

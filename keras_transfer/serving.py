@@ -1,12 +1,14 @@
 """Load a saved model once and predict labels; serve it over HTTP with FastAPI."""
 
 import os
+import pathlib
 import zipfile
 
 import numpy as np
 
 from keras_transfer_runtime.predictor import PredictionError, check_text, check_texts, result
 
+PAGE = pathlib.Path(__file__).with_name("serve_page.html")
 MAX_BATCH_SIZE = 64
 MAX_TEXT_CHARS = 20_000
 
@@ -174,14 +176,15 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     """The FastAPI app serving a saved model, or a folder written by
     `keras_transfer.export` (served by `keras_transfer_runtime`).
 
-    Endpoints: `POST /predict` `{"text": str}`; `POST /predict_batch`
-    `{"texts": [str, ...]}` (at most `max_batch_size`); `GET /health`;
-    `GET /info` (labels, backend, model name). Invalid bodies (missing, empty
-    or blank text, wrong types, text that is not valid Unicode) get a 422, a batch of
-    more than `max_batch_size` texts or a text longer than `max_text_chars`
-    characters a 413; the answer says why and never echoes the input. A model
-    that returns probabilities that are not numbers gets a 500 that says so,
-    never a 200 with null probabilities.
+    Endpoints: `GET /`, a page to try the model in (type or paste texts, see the label and a
+    bar per class; self-contained, it works offline); `POST /predict` `{"text": str}`; `POST
+    /predict_batch` `{"texts": [str, ...]}` (at most `max_batch_size`); `GET /health`; `GET
+    /info` (labels, backend, model name); `GET /docs`, FastAPI's API page. Invalid bodies
+    (missing, empty or blank text, wrong types, text that is not valid Unicode) get a 422, a
+    batch of more than `max_batch_size` texts or a text longer than `max_text_chars`
+    characters a 413; the answer says why and never echoes the input. A model that returns
+    probabilities that are not numbers gets a 500 that says so, never a 200 with null
+    probabilities.
 
     Example:
     >>> from keras_transfer.serving import create_app   # doctest: +SKIP
@@ -191,7 +194,7 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
 
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import HTMLResponse, JSONResponse
     from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
     predictor = open_predictor(model_path)
@@ -250,6 +253,10 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     @app.exception_handler(PredictionError)
     async def broken_model(request, exc):
         return JSONResponse({"detail": str(exc)}, status_code=500)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page():
+        return PAGE.read_text(encoding="utf-8")
 
     @app.get("/health")
     def health():

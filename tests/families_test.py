@@ -3,7 +3,7 @@
 
 Tiny random models of each family are written by `transformers` in a subprocess
 (`tests/families.py`), with Hugging Face's own token ids as the reference. The
-README's table of supported families is generated from `MATRIX` (see
+docs' table of supported families is generated from `MATRIX` (see
 `support_table`), and a test keeps the two in sync. Loading, token ids, word
 alignment and save/reload run for every family in the default suite; the
 training cells run in a rotation (`ROTATION`, `DEFAULT_EXTRAS`) and all of them
@@ -40,7 +40,7 @@ NAMES = {
     "electra": ("ELECTRA", "electra"),
 }
 STRATEGIES = ("frozen", "last_n", "lora", "full", "scratch")
-# What each family is tested for, on every backend; the README table is made from it.
+# What each family is tested for, on every backend; docs/guides/families.md's table comes from it.
 MATRIX = {
     family: {
         "sources": ("Hugging Face folder", "keras-hub preset"),
@@ -98,7 +98,7 @@ LABELS = np.array([1, 0, 1] * 3)
 
 
 def support_table():
-    """The README's table of supported families, from `MATRIX`."""
+    """The table of docs/guides/families.md of supported families, from `MATRIX`."""
     columns = ["HF folder", "keras-hub preset", *STRATEGIES, "layer_decay", "gradual"]
     columns += ["save/reload", "TokenClassifier", "ZeroShotClassifier", "ids equal HF"]
     lines = [
@@ -413,10 +413,10 @@ def test_a_folder_that_cannot_load_says_what_is_missing_and_what_was_found(folde
         kt.TransformerClassifier.from_preset(str(unknown), max_length=16)
 
 
-def test_readme_table_is_generated_from_the_matrix():
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    assert support_table() in readme, "regenerate with: python -m tests.families_test"
+def test_docs_table_is_generated_from_the_matrix():
+    with open(os.path.join(ROOT, "docs", "guides", "families.md"), encoding="utf-8") as f:
+        guide = f.read()
+    assert support_table() in guide, "regenerate with: python -m tests.families_test"
 
 
 def test_vietnamese_example_on_a_multilingual_model(folders, monkeypatch, capsys):

@@ -1,5 +1,6 @@
 """Shared test helpers: tiny vectors, TensorBoard event reading."""
 
+import contextlib
 import glob
 import os
 
@@ -59,3 +60,46 @@ def read_events(run_dir, subdir="train"):
 
 def run_dirs(root):
     return sorted(d for d in glob.glob(os.path.join(root, "*")) if os.path.isdir(d))
+
+
+@contextlib.contextmanager
+def serve_process(model_path, folder, *args):
+    """`python -m keras_transfer serve --model model_path` in a real uvicorn
+    process on a free loopback port; yields (base URL, process, log path)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = os.path.join(folder, "server.log")
+    log = open(log_path, "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_transfer", "serve", "--model", str(model_path)]
+        + ["--port", str(port), *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": root, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, open(log_path).read()[-3000:]
+            assert time.time() < deadline, "the server did not start in 120 s"
+            time.sleep(0.3)
+        yield base, process, log_path
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

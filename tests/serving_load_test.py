@@ -6,10 +6,6 @@ request gets a 4xx that says why, and the server still answers at the end.
 """
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,9 +15,8 @@ import numpy as np
 import pytest
 
 import keras_transfer as kt
-from tests.helpers import sentiment_texts, tiny_vectors
+from tests.helpers import sentiment_texts, serve_process, tiny_vectors
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 THREADS, PER_THREAD, MAX_BATCH = 8, 50, 4
 
 # (body bytes, the status it must get, a fragment of the reason)
@@ -57,34 +52,8 @@ def server(tmp_path_factory):
     model.fit(*sentiment_texts(16), epochs=1, verbose=0, log_root=str(folder / "logs"))
     path = str(folder / "model.keras")
     model.save(path)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(folder / "server.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keras_transfer", "serve", "--model", path]
-        + ["--port", str(port), "--max-batch-size", str(MAX_BATCH)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                if request(base, "GET", "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, open(folder / "server.log").read()[-3000:]
-            assert time.time() < deadline, "the server did not start in 120 s"
-            time.sleep(0.3)
-        yield base, process, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with serve_process(path, folder, "--max-batch-size", str(MAX_BATCH)) as running:
+        yield running
 
 
 def request(base, method, path, body=None):
@@ -166,7 +135,7 @@ def test_concurrent_load_with_bad_requests(server):
     assert request(base, "POST", "/predict", b'{"text": "a great film"}')[0] == 200
     assert request(base, "GET", "/info")[1]["max_batch_size"] == MAX_BATCH
     assert process.poll() is None
-    log.seek(0)
-    output = log.read()
+    with open(log) as f:
+        output = f.read()
     assert "Traceback" not in output and " 500 " not in output, output[-3000:]
     assert seconds < 60, f"{THREADS * PER_THREAD} requests took {seconds:.1f} s"
