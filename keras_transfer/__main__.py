@@ -1,6 +1,7 @@
 """Command line: python -m keras_transfer compare ...   (also: keras-transfer compare ...)"""
 
 import argparse
+import os
 import sys
 
 from keras_transfer.comparison import DEFAULT_BUDGET_MINUTES, TASK_DEFAULTS
@@ -404,16 +405,60 @@ def _check_positive(values):
 
 
 def _train(args):
-    import os
-
+    """`train`: one strategy on the data, saved when training has finished (resumable)."""
     import keras
 
-    from keras_transfer import backup as backup_lib
-    from keras_transfer import data as data_lib
+    from keras_transfer.reports import save_model
+
+    out = _train_out(args)
+    train, validation, labels, options = _train_data(args)
+    strategy = STRATEGIES[args.strategy]
+    keras.utils.set_random_seed(args.seed)
+    validation_data = (validation["text"].tolist(), labels.encode(validation["label"]))
+    if not strategy.recipe.max_epochs:  # zero_shot: the label names make the model
+        print(f"Building {args.strategy} from the label names {labels.names}", flush=True)
+        model, _ = strategy.train(
+            None, None, labels.names, max_length=args.max_length, preset=args.preset
+        )
+        scores = model.evaluate(*validation_data, verbose=0, return_dict=True)
+        save_model(model, out)
+        print(
+            f"Saved {out} (zero-shot: nothing to train; validation accuracy "
+            f"{scores['accuracy']:.3f} on {len(validation)} texts)."
+        )
+        print(f"Serve it: python -m keras_transfer serve --model {args.out}")
+        return
+    run_dir = out[: -len(".keras")] + "_run"
+    backup = _train_backup(args, train, validation_data, labels, os.path.join(run_dir, "backup"))
+    model, history = strategy.train(
+        train["text"].tolist(),
+        labels.encode(train["label"]),
+        labels.names,
+        validation_data=validation_data,
+        max_length=args.max_length,
+        preset=args.preset,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        class_weight=None if args.no_class_weight else "balanced",
+        options=options,
+        experiment=f"train_{args.strategy}",
+        callbacks=[backup],
+        verbose=2,
+    )
+    save_model(model, out)
+    try:
+        os.rmdir(run_dir)  # the backup removes its own files when training ends
+    except OSError:
+        pass
+    best = min(history.history.get("val_loss", history.history["loss"]))
+    print(f"Saved {out} (best validation loss {best:.4f}).")
+    print(f"Serve it: python -m keras_transfer serve --model {args.out}")
+
+
+def _train_out(args):
+    """The checked, writable `--out` path (absolute), before any work."""
     from keras_transfer.atomic import check_out
-    from keras_transfer.comparison import fitted_length
-    from keras_transfer.reports import check_writable, save_model
-    from keras_transfer.strategies import strategy_options
+    from keras_transfer.reports import check_writable
 
     if not args.out.endswith(".keras"):
         raise ValueError(f"--out must name a .keras file. Received: --out {args.out!r}")
@@ -421,7 +466,6 @@ def _train(args):
     _check_positive({key: getattr(args, key) for key in ("batch_size", "epochs")})
     if args.max_length != "auto":
         _check_positive({"max_length": args.max_length})
-    run_dir = out[: -len(".keras")] + "_run"
     if args.dropout is not None and not 0 <= args.dropout < 1:
         raise ValueError(f"--dropout must be in [0, 1). Received: --dropout {args.dropout}")
     try:
@@ -430,6 +474,15 @@ def _train(args):
         raise ValueError(
             f"--out cannot be written ({e.strerror}). Received: --out {args.out!r}"
         ) from None
+    return out
+
+
+def _train_data(args):
+    """(train, validation, labels, build options): the data split, `max_length` fitted."""
+    from keras_transfer import data as data_lib
+    from keras_transfer.strategies import strategy_options
+    from keras_transfer.tasks.classification import fitted_length
+
     frame = data_lib.load_texts(
         data_lib.load_bundled(args.data)[0] if args.data in data_lib.BUNDLED else args.data,
         args.text_column,
@@ -445,45 +498,34 @@ def _train(args):
     )[args.strategy]
     if args.dropout is not None and args.strategy not in ("embedding", "zero_shot"):
         options["dropout"] = args.dropout
-    labels = data_lib.LabelMap(frame["label"])
-    strategy = STRATEGIES[args.strategy]
-    keras.utils.set_random_seed(args.seed)
-    validation_data = (validation["text"].tolist(), labels.encode(validation["label"]))
-    if args.strategy == "zero_shot":  # nothing trains: the label names make the model
-        print(f"Building zero_shot from the label names {labels.names}", flush=True)
-        model, _ = strategy.train(
-            None, None, labels.names, max_length=args.max_length, preset=args.preset
-        )
-        scores = model.evaluate(*validation_data, verbose=0, return_dict=True)
-        save_model(model, out)
-        print(
-            f"Saved {out} (zero-shot: nothing to train; validation accuracy "
-            f"{scores['accuracy']:.3f} on {len(validation)} texts)."
-        )
-        print(f"Serve it: python -m keras_transfer serve --model {args.out}")
-        return
-    backup = os.path.join(run_dir, "backup")
+    return train, validation, data_lib.LabelMap(frame["label"]), options
+
+
+TRAIN_FINGERPRINT = (
+    "strategy",
+    "preset",
+    "max_length",
+    "batch_size",
+    "epochs",
+    "validation_size",
+    "dropout",
+    "seed",
+    "no_class_weight",
+    "truncation",
+)
+
+
+def _train_backup(args, train, validation_data, labels, backup):
+    """The `TrainingBackup` callback for this run; refuses a backup of another run."""
+    from keras_transfer import backup as backup_lib
+
     run = backup_lib.fingerprint(
         train["text"].tolist(),
         labels.encode(train["label"]).tolist(),
         validation_data[0],
         validation_data[1].tolist(),
         labels.names,
-        {
-            key: getattr(args, key)
-            for key in (
-                "strategy",
-                "preset",
-                "max_length",
-                "batch_size",
-                "epochs",
-                "validation_size",
-                "dropout",
-                "seed",
-                "no_class_weight",
-                "truncation",
-            )
-        },
+        {key: getattr(args, key) for key in TRAIN_FINGERPRINT},
     )
     if args.restart:
         backup_lib.discard(backup)
@@ -500,32 +542,10 @@ def _train(args):
     resumed = f"Resuming from epoch {state['epoch']}: " if state else "Training "
     print(
         f"{resumed}{args.strategy} on {len(train)} texts "
-        f"({len(validation)} for validation), labels {labels.names}; backups in {backup}",
+        f"({len(validation_data[0])} for validation), labels {labels.names}; backups in {backup}",
         flush=True,
     )
-    model, history = strategy.train(
-        train["text"].tolist(),
-        labels.encode(train["label"]),
-        labels.names,
-        validation_data=validation_data,
-        max_length=args.max_length,
-        preset=args.preset,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        class_weight=None if args.no_class_weight else "balanced",
-        options=options,
-        experiment=f"train_{args.strategy}",
-        callbacks=[backup_lib.TrainingBackup(backup, fingerprint=run)],
-        verbose=2,
-    )
-    save_model(model, out)
-    try:
-        os.rmdir(run_dir)  # the backup removes its own files when training ends
-    except OSError:
-        pass
-    best = min(history.history.get("val_loss", history.history["loss"]))
-    print(f"Saved {out} (best validation loss {best:.4f}).")
-    print(f"Serve it: python -m keras_transfer serve --model {args.out}")
+    return backup_lib.TrainingBackup(backup, fingerprint=run)
 
 
 def _compare(args):

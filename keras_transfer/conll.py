@@ -80,36 +80,12 @@ def load_conll(path, tag_column=-1, word_column=0, repair=False):
                 if not columns or columns[0] == "-DOCSTART-":
                     end_sentence()
                     continue
-                try:
-                    word, tag = columns[word_column], columns[tag_column]
-                    if word_column % len(columns) == tag_column % len(columns):
-                        raise IndexError  # one column serves as both: too few
-                except IndexError:
-                    raise ValueError(
-                        f"Line {number} of {path} has {len(columns)} column(s), too few for "
-                        f"word_column={word_column} and tag_column={tag_column}: {line.strip()!r}"
-                    ) from None
-                width = width or len(columns)
-                if len(columns) != width:
-                    raise ValueError(
-                        f"Line {number} of {path} has {len(columns)} columns where the first "
-                        f"token line has {width}: one token per line (two word/tag pairs on one "
-                        f"line?): {line.strip()!r}"
-                    )
-                if not _TAG.match(tag):
-                    raise ValueError(
-                        f"Line {number} of {path}: the tag {tag!r} is not BIO (`O`, `B-TYPE` or "
-                        f"`I-TYPE`). Check `tag_column` (received {tag_column}): {line.strip()!r}"
-                    )
                 previous = sentence_tags[-1] if sentence_tags else "O"
-                if tag.startswith("I-") and previous[2:] != tag[2:]:
-                    if not repair:
-                        raise ValueError(
-                            f"Line {number} of {path}: {tag!r} follows {previous!r}, so it starts "
-                            "an entity, which BIO (IOB2) marks with `B-`. If the file is IOB1, "
-                            f"pass repair=True to read such tags as B-{tag[2:]}."
-                        )
-                    tag = "B-" + tag[2:]
+                width = width or len(columns)
+                try:
+                    word, tag = _token(columns, (word_column, tag_column), width, previous, repair)
+                except _LineError as e:
+                    raise ValueError(f"Line {number} of {path}{e}: {line.strip()!r}") from None
                 sentence_words.append(word)
                 sentence_tags.append(tag)
     except UnicodeDecodeError as e:
@@ -122,6 +98,43 @@ def load_conll(path, tag_column=-1, word_column=0, repair=False):
     if not words:
         raise ValueError(f"{path} holds no tagged sentences. Received: path={path!r}")
     return words, tags
+
+
+class _LineError(Exception):
+    """What is wrong with one line (`load_conll` adds where, and the line)."""
+
+
+def _token(columns, column_indices, width, previous, repair):
+    """The (word, tag) of one token line, checked; `previous` is the tag before it."""
+    word_column, tag_column = column_indices
+    try:
+        word, tag = columns[word_column], columns[tag_column]
+        if word_column % len(columns) == tag_column % len(columns):
+            raise IndexError  # one column serves as both: too few
+    except IndexError:
+        raise _LineError(
+            f" has {len(columns)} column(s), too few for word_column={word_column} and "
+            f"tag_column={tag_column}"
+        ) from None
+    if len(columns) != width:
+        raise _LineError(
+            f" has {len(columns)} columns where the first token line has {width}: one token "
+            "per line (two word/tag pairs on one line?)"
+        )
+    if not _TAG.match(tag):
+        raise _LineError(
+            f": the tag {tag!r} is not BIO (`O`, `B-TYPE` or `I-TYPE`). Check `tag_column` "
+            f"(received {tag_column})"
+        )
+    if tag.startswith("I-") and previous[2:] != tag[2:]:
+        if not repair:
+            raise _LineError(
+                f": {tag!r} follows {previous!r}, so it starts an entity, which BIO (IOB2) "
+                f"marks with `B-`. If the file is IOB1, pass repair=True to read such tags as "
+                f"B-{tag[2:]}"
+            )
+        tag = "B-" + tag[2:]
+    return word, tag
 
 
 def load_bundled_ner(name="wikigold", test_size=0.2, seed=2026):

@@ -110,14 +110,62 @@ def continue_pretraining(
     >>> kt.TransformerClassifier.from_preset("reviews_encoder", strategy="lora")  # doctest: +SKIP
     """
     import keras
+
+    from keras_transfer.callbacks import with_mandatory_callbacks
+    from keras_transfer.presets import preset_pooling
+
+    texts, heldout = _checked(texts, epochs, batch_size, validation_size)
+    out = check_out(out, "out", "folder", overwrite, marker=REPORT_FILE)
+    keras.utils.set_random_seed(seed)  # the new head's initialisation, then the masks
+    model, preprocessor, folder, head = _masked_lm(preset, max_length, mask_rate)
+    order = np.random.default_rng(seed).permutation(len(texts))
+    train = [texts[i] for i in order[heldout:]]
+    held = [texts[i] for i in order[:heldout]]
+    fixed = [preprocessor(held[i : i + batch_size]) for i in range(0, len(held), batch_size)]
+    before = _masked_lm_loss(model, fixed)
+
+    history = _fit(
+        model,
+        (train, held),
+        {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
+        with_mandatory_callbacks(callbacks, experiment, root=log_root, monitor="val_loss"),
+        verbose,
+    )
+    after = _masked_lm_loss(model, fixed)
+    report = {
+        "out": out,
+        "source": str(preset) if preset is not None else "bundled all-MiniLM-L6-v2",
+        **{"mlm_loss_before": before, "mlm_loss_after": after, "head": head},
+        **{"train_texts": len(train), "heldout_texts": len(held)},
+        **{"epochs_run": len(history.history["loss"]), "mask_rate": mask_rate},
+        "max_length": max_length,
+    }
+    _write_preset(model, preprocessor, folder, out, preset_pooling(preset), report)
+    return report
+
+
+def _masked_lm(preset, max_length, mask_rate):
+    """keras-hub's masked-LM task for the preset: (model, preprocessor,
+    preset folder, `"pretrained"` or `"initialised"` head)."""
     import keras_hub
 
-    from keras_transfer._keras_compat import clip_after_all_reduce
-    from keras_transfer.callbacks import with_mandatory_callbacks
-    from keras_transfer.optimizers import adamw_with_warmup
-    from keras_transfer.presets import preset_pooling, resolve_preset
+    from keras_transfer.presets import resolve_preset
     from keras_transfer.trainability import apply_strategy
 
+    preprocessor = masked_lm_preprocessor(preset, max_length, mask_rate)
+    folder = resolve_preset(preset)
+    head = (
+        "pretrained"
+        if os.path.isdir(folder) and os.path.isfile(os.path.join(folder, "task.weights.h5"))
+        else "initialised"
+    )
+    model = keras_hub.models.MaskedLM.from_preset(folder, preprocessor=preprocessor)
+    apply_strategy(model.backbone, "full", None, None)  # all but BERT's unused pooler
+    return model, preprocessor, folder, head
+
+
+def _checked(texts, epochs, batch_size, validation_size):
+    """The texts as strings and how many are held out, after the argument checks."""
     data.check_texts(texts, name="texts")
     texts = [str(t) for t in texts]
     check_int("epochs", epochs)
@@ -132,59 +180,36 @@ def continue_pretraining(
             "`texts` needs at least 2 texts: some to train on, some held out. "
             f"Received: {len(texts)} text(s)"
         )
-    out = check_out(out, "out", "folder", overwrite, marker=REPORT_FILE)
-    preprocessor = masked_lm_preprocessor(preset, max_length, mask_rate)
-    folder = resolve_preset(preset)
-    head = (
-        "pretrained"
-        if os.path.isdir(folder) and os.path.isfile(os.path.join(folder, "task.weights.h5"))
-        else "initialised"
-    )
-    keras.utils.set_random_seed(seed)  # the new head's initialisation, then the masks
-    model = keras_hub.models.MaskedLM.from_preset(folder, preprocessor=preprocessor)
-    apply_strategy(model.backbone, "full", None, None)  # all but BERT's unused pooler
+    return texts, heldout
 
-    order = np.random.default_rng(seed).permutation(len(texts))
-    train = [texts[i] for i in order[heldout:]]
-    held = [texts[i] for i in order[:heldout]]
-    fixed = [preprocessor(held[i : i + batch_size]) for i in range(0, len(held), batch_size)]
-    before = _masked_lm_loss(model, fixed)
 
-    steps = math.ceil(len(train) / batch_size) * epochs
+def _fit(model, texts, settings, callbacks, verbose):
+    """Compile the masked-LM task (AdamW, 10 % warmup) and fit it on the
+    training texts, validating on the held-out ones."""
+    import keras
+    import tensorflow as tf
+
+    from keras_transfer._keras_compat import clip_after_all_reduce
+    from keras_transfer.optimizers import adamw_with_warmup
+
+    (train, held), batch_size = texts, settings["batch_size"]
+    steps = math.ceil(len(train) / batch_size) * settings["epochs"]
     model.compile(
-        optimizer=adamw_with_warmup(steps, learning_rate=learning_rate),
+        optimizer=adamw_with_warmup(steps, learning_rate=settings["learning_rate"]),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         weighted_metrics=["sparse_categorical_accuracy"],
     )
     clip_after_all_reduce(model.optimizer)  # under tf.distribute, as the toolkit's models
-    callbacks = with_mandatory_callbacks(callbacks, experiment, root=log_root, monitor="val_loss")
-    import tensorflow as tf
-
-    train_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train), seed=seed)
+    train_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train), seed=settings["seed"])
     held_ds = tf.data.Dataset.from_tensor_slices(held).batch(batch_size)
-    history = model.fit(
+    return model.fit(
         train_ds.batch(batch_size),
         validation_data=held_ds,
-        epochs=epochs,
+        epochs=settings["epochs"],
         callbacks=callbacks,
         shuffle=False,  # the dataset reshuffles itself each epoch
         verbose=verbose,
     )
-    after = _masked_lm_loss(model, fixed)
-    report = {
-        "out": out,
-        "source": str(preset) if preset is not None else "bundled all-MiniLM-L6-v2",
-        "mlm_loss_before": before,
-        "mlm_loss_after": after,
-        "head": head,
-        "train_texts": len(train),
-        "heldout_texts": len(held),
-        "epochs_run": len(history.history["loss"]),
-        "mask_rate": mask_rate,
-        "max_length": max_length,
-    }
-    _write_preset(model, preprocessor, folder, out, preset_pooling(preset), report)
-    return report
 
 
 def _masked_lm_loss(model, batches):

@@ -190,14 +190,47 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     >>> from keras_transfer.serving import create_app   # doctest: +SKIP
     >>> app = create_app("model.keras")                 # doctest: +SKIP
     """
-    from typing import Annotated
-
     from fastapi import FastAPI
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse
-    from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+    from fastapi.responses import HTMLResponse
 
     predictor = open_predictor(model_path)
+    TextIn, TextsIn, Result, Predictions = _schemas(predictor, max_batch_size, max_text_chars)
+    app = FastAPI(title="keras_transfer", description=f"Serving {predictor.info['name']}")
+    app.state.predictor = predictor
+    _error_handlers(app)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page():
+        return PAGE.read_text(encoding="utf-8")
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.get("/info")
+    def info():
+        return {
+            **predictor.info,
+            "max_batch_size": max_batch_size,
+            "max_text_chars": max_text_chars,
+        }
+
+    @app.post("/predict", response_model=Result)
+    def predict(body: TextIn):
+        return predictor.predict(body.text)
+
+    @app.post("/predict_batch", response_model=Predictions)
+    def predict_batch(body: TextsIn):
+        return {"predictions": predictor.predict_batch(body.texts)}
+
+    return app
+
+
+def _schemas(predictor, max_batch_size, max_text_chars):
+    """The request and answer models: (TextIn, TextsIn, Result, Predictions)."""
+    from typing import Annotated
+
+    from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
     def encodable(text):
         try:
@@ -232,8 +265,14 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     class Predictions(BaseModel):
         predictions: list[Result]
 
-    app = FastAPI(title="keras_transfer", description=f"Serving {predictor.info['name']}")
-    app.state.predictor = predictor
+    return TextIn, TextsIn, Result, Predictions
+
+
+def _error_handlers(app):
+    """422 / 413 for bad bodies (saying what is wrong, never echoing the input),
+    500 for a model whose probabilities are not numbers."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request, exc):
@@ -253,29 +292,3 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     @app.exception_handler(PredictionError)
     async def broken_model(request, exc):
         return JSONResponse({"detail": str(exc)}, status_code=500)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page():
-        return PAGE.read_text(encoding="utf-8")
-
-    @app.get("/health")
-    def health():
-        return {"status": "ok"}
-
-    @app.get("/info")
-    def info():
-        return {
-            **predictor.info,
-            "max_batch_size": max_batch_size,
-            "max_text_chars": max_text_chars,
-        }
-
-    @app.post("/predict", response_model=Result)
-    def predict(body: TextIn):
-        return predictor.predict(body.text)
-
-    @app.post("/predict_batch", response_model=Predictions)
-    def predict_batch(body: TextsIn):
-        return {"predictions": predictor.predict_batch(body.texts)}
-
-    return app

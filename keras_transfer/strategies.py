@@ -302,6 +302,8 @@ STRATEGIES = {
     )
 }
 DEFAULT_RUN = tuple(name for name, s in STRATEGIES.items() if s.in_default_run)
+# The strategies for named entities: those with a token-classification recipe.
+NER_STRATEGIES = tuple(name for name, s in STRATEGIES.items() if s.token_recipe)
 # The trainability strategies of TransformerClassifier (and the other fine-tuned models).
 TRANSFORMER_STRATEGIES = ("frozen", "last_n", "lora", "full", "scratch")
 
