@@ -233,7 +233,7 @@ def _settings(arguments):
     if isinstance(strategies, str):
         settings["strategies"] = [s.strip() for s in strategies.split(",") if s.strip()]
     elif strategies is None:
-        from keras_transfer.ner import NER_STRATEGIES
+        from keras_transfer.strategies import NER_STRATEGIES
 
         settings["strategies"] = NER_STRATEGIES if task == "ner" else DEFAULT_RUN
     return settings

@@ -11,9 +11,13 @@ import numpy as np
 from keras_transfer import platform, reports
 from keras_transfer.checks import check_int
 from keras_transfer.comparison import _newest_run, _prepare_out, _progress
-from keras_transfer.strategies import STRATEGIES, check_strategies, strategy_options
+from keras_transfer.strategies import (
+    NER_STRATEGIES,
+    STRATEGIES,
+    check_strategies,
+    strategy_options,
+)
 
-NER_STRATEGIES = ("frozen", "last_n", "lora", "full", "scratch")
 SCORES = (("entity_f1", "entity F1"), ("token_accuracy", "token accuracy"))
 REFERENCE = ("most_frequent_tag", "the most-frequent-tag baseline", "that baseline")
 HPARAM_METRICS = ("test/entity_f1", "test/entity_f1_macro", "train_seconds", "epochs_run")
