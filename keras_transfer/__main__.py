@@ -415,7 +415,7 @@ def _train(args):
     strategy = STRATEGIES[args.strategy]
     keras.utils.set_random_seed(args.seed)
     validation_data = (validation["text"].tolist(), labels.encode(validation["label"]))
-    if not strategy.recipe.max_epochs:  # zero_shot: the label names make the model
+    if not strategy.trains:  # zero_shot: the label names make the model
         print(f"Building {args.strategy} from the label names {labels.names}", flush=True)
         model, _ = strategy.train(
             None, None, labels.names, max_length=args.max_length, preset=args.preset

@@ -11,8 +11,6 @@ from keras_transfer.schedules import attach_plateau_schedule
 def check_strategy(strategy, unfreeze_last, lora_rank, num_blocks):
     """Validate a transformer strategy and its arguments (None: the default)
     against a backbone of `num_blocks`."""
-    from keras_transfer.strategies import TRANSFORMER_STRATEGIES
-
     if strategy not in TRANSFORMER_STRATEGIES:
         raise ValueError(
             f"`strategy` must be one of {list(TRANSFORMER_STRATEGIES)}. "
@@ -49,21 +47,43 @@ def set_trainable_blocks(backbone, n):
         layer.trainable = False
 
 
+def _train_everything(backbone, unfreeze_last, lora_rank):
+    set_trainable_blocks(backbone, None)
+
+
+def _train_head_only(backbone, unfreeze_last, lora_rank):
+    set_trainable_blocks(backbone, 0)
+
+
+def _train_top_blocks(backbone, unfreeze_last, lora_rank):
+    set_trainable_blocks(backbone, unfreeze_last)
+
+
+def _train_lora_adapters(backbone, unfreeze_last, lora_rank):
+    from keras_transfer._keras_compat import lora_enabled
+
+    if not lora_enabled(backbone):
+        backbone.enable_lora(lora_rank)
+    for layer in _pooler_layers(backbone):
+        layer.trainable = False
+
+
+# What trains under each strategy of the fine-tuned transformer models.
+_SET_TRAINABLE = {
+    "frozen": _train_head_only,
+    "last_n": _train_top_blocks,
+    "lora": _train_lora_adapters,
+    "full": _train_everything,
+    "scratch": _train_everything,  # random init: `load_weights=False` in `from_preset`
+}
+TRANSFORMER_STRATEGIES = tuple(_SET_TRAINABLE)
+# The defaults of the strategies' own arguments (shown by the registry's `Strategy.options`).
+DEFAULT_OPTIONS = {"last_n": {"unfreeze_last": 2}, "lora": {"lora_rank": 8}}
+
+
 def apply_strategy(backbone, strategy, unfreeze_last, lora_rank):
     """Set `trainable` flags on `backbone` for a strategy (recompile afterwards)."""
-    if strategy in ("full", "scratch"):
-        set_trainable_blocks(backbone, None)
-    elif strategy == "frozen":
-        set_trainable_blocks(backbone, 0)
-    elif strategy == "last_n":
-        set_trainable_blocks(backbone, unfreeze_last)
-    elif strategy == "lora":
-        from keras_transfer._keras_compat import lora_enabled
-
-        if not lora_enabled(backbone):
-            backbone.enable_lora(lora_rank)
-        for layer in _pooler_layers(backbone):
-            layer.trainable = False
+    _SET_TRAINABLE[strategy](backbone, unfreeze_last, lora_rank)
 
 
 def check_transformer_backbone(backbone):
@@ -80,17 +100,16 @@ def check_transformer_backbone(backbone):
 
 
 def setup_strategy(backbone, strategy, unfreeze_last, lora_rank):
-    """Check a strategy's arguments against `backbone`, fill in the registry's
-    defaults (capped to the model's blocks), apply it, and return
+    """Check a strategy's arguments against `backbone`, fill in its defaults
+    (`DEFAULT_OPTIONS`, `unfreeze_last` capped to the model's blocks), apply it, and return
     `(unfreeze_last, lora_rank)`."""
-    from keras_transfer.strategies import STRATEGIES
-
     num_blocks = len(transformer_blocks(backbone))
     check_strategy(strategy, unfreeze_last, lora_rank, num_blocks)
-    if strategy == "last_n" and unfreeze_last is None:
-        unfreeze_last = min(STRATEGIES["last_n"].options["unfreeze_last"], num_blocks)
-    if strategy == "lora" and lora_rank is None:
-        lora_rank = STRATEGIES["lora"].options["lora_rank"]
+    defaults = DEFAULT_OPTIONS.get(strategy, {})
+    if unfreeze_last is None and "unfreeze_last" in defaults:
+        unfreeze_last = min(defaults["unfreeze_last"], num_blocks)
+    if lora_rank is None:
+        lora_rank = defaults.get("lora_rank")
     apply_strategy(backbone, strategy, unfreeze_last, lora_rank)
     return unfreeze_last, lora_rank
 

@@ -8,6 +8,7 @@ from keras_transfer.checks import check_int, check_rate
 from keras_transfer.layers.masked_global_pooling import POOLING_MODES, MaskedGlobalPooling
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
+from keras_transfer.recipes import RECIPES
 from keras_transfer.word_vectors import load_word_vectors
 
 # TextVectorization's reserved ids: 0 is padding, 1 is out-of-vocabulary.
@@ -163,10 +164,11 @@ class EmbeddingClassifier(TransferModel):
         )
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        """Defaults: Adam(1e-3), sparse categorical
-        cross-entropy, accuracy / precision / recall."""
+        """Defaults: Adam at the `embedding` recipe's learning rate (3e-3,
+        `keras_transfer.recipes.RECIPES`), sparse categorical cross-entropy,
+        accuracy / precision / recall."""
         if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3)
+            optimizer = keras.optimizers.Adam(RECIPES["classification"]["embedding"].learning_rate)
         if loss == "auto":
             loss = "sparse_categorical_crossentropy"
         if metrics == "auto":

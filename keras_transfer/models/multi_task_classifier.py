@@ -11,8 +11,8 @@ from keras_transfer.metrics import MaskedAccuracy
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import pooled_output
 from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
+from keras_transfer.recipes import RECIPES
 from keras_transfer.schedules import exponential_decay
-from keras_transfer.strategies import STRATEGIES
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
 
 UNLABELLED = -1
@@ -159,7 +159,7 @@ class MultiTaskClassifier(TransferModel):
         clipnorm 1), per task a sparse cross-entropy that ignores label -1,
         weighted by `loss_weights`, and the accuracy over labelled examples."""
         if optimizer == "auto":
-            learning_rate = STRATEGIES[self.strategy].recipe.learning_rate
+            learning_rate = RECIPES["classification"][self.strategy].learning_rate
             optimizer = keras.optimizers.Adam(exponential_decay(learning_rate), clipnorm=1.0)
         if loss == "auto":
             loss = {

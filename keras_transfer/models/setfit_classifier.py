@@ -16,6 +16,7 @@ from keras_transfer.models.sentence_encoder import (
 )
 from keras_transfer.optimizers import adamw_with_warmup
 from keras_transfer.presets import load_backbone_and_preprocessor
+from keras_transfer.recipes import RECIPES
 from keras_transfer.trainability import apply_strategy
 
 
@@ -144,7 +145,7 @@ class SetFitClassifier(TransferModel):
         epochs=1,
         batch_size=16,
         num_iterations=20,
-        learning_rate=2e-5,
+        learning_rate=RECIPES["classification"]["setfit"].learning_rate,
         class_weight=None,
         callbacks=None,
         experiment=None,
@@ -162,7 +163,7 @@ class SetFitClassifier(TransferModel):
             epochs: passes over the pairs (SetFit's default, 1).
             batch_size: pairs per step (16).
             num_iterations: pairs per example and side (20: 40 pairs each).
-            learning_rate: peak AdamW rate of stage 1 (2e-5), 10 % warmup.
+            learning_rate: peak AdamW rate of stage 1 (the `setfit` recipe's, 2e-5), 10 % warmup.
             class_weight: `"balanced"` or None, for the stage-2 head.
             callbacks: as `TransferModel.fit`; the mandatory callbacks are
                 added.

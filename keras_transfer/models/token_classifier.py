@@ -16,8 +16,8 @@ from keras_transfer.models.token_classifier_preprocessor import (
     TokenClassifierPreprocessor,
 )
 from keras_transfer.presets import default_max_length, load_backbone_and_preprocessor
+from keras_transfer.recipes import RECIPES
 from keras_transfer.schedules import exponential_decay
-from keras_transfer.strategies import STRATEGIES
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
 
 
@@ -146,11 +146,11 @@ class TokenClassifier(TransferModel):
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Defaults: Adam with an ExponentialDecay (0.96 every 100 steps) from
         the strategy's token-classification learning rate in
-        `keras_transfer.strategies.STRATEGIES`, gradient clipping at norm 1,
+        `keras_transfer.recipes.RECIPES["ner"]`, gradient clipping at norm 1,
         sparse categorical cross-entropy that ignores label -1, and the
         accuracy over the labelled positions."""
         if optimizer == "auto":
-            recipe = STRATEGIES[self.strategy].token_recipe
+            recipe = RECIPES["ner"][self.strategy]
             optimizer = keras.optimizers.Adam(exponential_decay(recipe.learning_rate), clipnorm=1.0)
         if loss == "auto":
             loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=IGNORE)

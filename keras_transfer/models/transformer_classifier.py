@@ -13,8 +13,8 @@ from keras_transfer.presets import (
     load_backbone_and_preprocessor,
     preset_pooling,
 )
+from keras_transfer.recipes import RECIPES
 from keras_transfer.schedules import exponential_decay
-from keras_transfer.strategies import STRATEGIES
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
 
 POOLINGS = ("cls", "mean")
@@ -176,7 +176,7 @@ class TransformerClassifier(TransferModel):
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", layer_decay=None, **kwargs):
         """Defaults: Adam with an ExponentialDecay (0.96 every 100 steps) from
-        the strategy's learning rate in `keras_transfer.strategies.STRATEGIES`
+        the strategy's learning rate in `keras_transfer.recipes.RECIPES`
         (5e-5 full, 1e-4 last_n, 1e-3 LoRA and head only, 5e-4 scratch),
         gradient clipping at norm 1, sparse categorical cross-entropy,
         accuracy / precision / recall. `compare_strategies` compiles each
@@ -203,7 +203,7 @@ class TransformerClassifier(TransferModel):
                 f"`layer_decay` must be in (0, 1]. Received: layer_decay={layer_decay!r}"
             )
         if optimizer == "auto":
-            schedule = exponential_decay(STRATEGIES[self.strategy].recipe.learning_rate)
+            schedule = exponential_decay(RECIPES["classification"][self.strategy].learning_rate)
             if layer_decay is None:
                 optimizer = keras.optimizers.Adam(schedule, clipnorm=1.0)
             else:
