@@ -600,7 +600,7 @@ def load_bundled(name="rotten_tomatoes"):
 
     if name not in BUNDLED:
         raise ValueError(f"`name` must be one of {sorted(BUNDLED)}. Received: name={name!r}")
-    folder = os.path.join(os.path.dirname(__file__), "datasets")
+    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "datasets")
     train_file, test_file = BUNDLED[name]
     train = pd.read_csv(os.path.join(folder, train_file), encoding="utf-8")
     test = (
