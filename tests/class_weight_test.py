@@ -127,3 +127,39 @@ def test_test_labels_unseen_in_training_are_named():
 
     with pytest.warns(UserWarning, match="label\\(s\\) 'neutral' that the training data does not"):
         assert warn_unseen_labels(["pos", "neg"], ["pos", "neutral", "neg"]) == ["neutral"]
+
+
+def _balanced_before_sklearn(y, num_classes):
+    """The hand-written rule `class_sample_weights` used before it called scikit-learn."""
+    y = np.asarray(y).astype("int64")
+    counts = np.bincount(y, minlength=num_classes).astype("float64")
+    present = counts > 0
+    table = np.zeros(num_classes)
+    table[present] = len(y) / (present.sum() * counts[present])
+    return table[y].astype("float32")
+
+
+@pytest.mark.parametrize(
+    "y, num_classes",
+    [
+        ([0, 0, 0, 1], 2),
+        ([0, 0, 0, 0, 0, 1, 1, 2], 3),
+        ([2, 2, 0, 0, 0, 2, 1], 3),
+        (np.random.default_rng(0).integers(0, 7, size=1000), 7),
+        ([1], 2),
+        ([0, 0, 2, 2, 2], 4),  # absent classes 1 and 3 (warned)
+        ([], 2),
+    ],
+)
+def test_balanced_weights_are_those_of_the_hand_written_rule(y, num_classes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weights = class_sample_weights(y, "balanced", num_classes)
+    expected = _balanced_before_sklearn(y, num_classes)
+    assert weights.dtype == expected.dtype == np.float32
+    np.testing.assert_array_equal(weights, expected)
+    sample_weight = np.linspace(0.5, 2.0, len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = class_sample_weights(y, "balanced", num_classes, sample_weight=sample_weight)
+    np.testing.assert_array_equal(weighted, expected * sample_weight.astype("float32"))
