@@ -11,7 +11,7 @@ all read it; nothing else lists strategies.
 import dataclasses
 from collections.abc import Callable
 
-from keras_transfer.checks import check_int
+from keras_transfer.checks import check_int, check_max_length
 from keras_transfer.models.embedding_classifier import EmbeddingClassifier
 from keras_transfer.models.setfit_classifier import SetFitClassifier
 from keras_transfer.models.transformer_classifier import TransformerClassifier
@@ -244,11 +244,7 @@ def strategy_options(strategies, preset, max_length, unfreeze_last, lora_rank, t
     from keras_transfer.presets import preset_limits
 
     length_limit, blocks = preset_limits(preset)
-    if length_limit is not None and max_length > length_limit:
-        raise ValueError(
-            f"`max_length` must not exceed the model's position limit ({length_limit}). "
-            f"Received: max_length={max_length}"
-        )
+    check_max_length(max_length, length_limit)
     for name in strategies:
         n = {**STRATEGIES[name].options, **options[name]}.get("unfreeze_last")
         if n is None:
