@@ -63,7 +63,7 @@ def run(
     reports.write_hparams_config(
         experiment_dir,
         ["strategy", "learning_rate", "max_epochs", "seed", *task.hparams],
-        [tag for tag, _ in task.HPARAM_METRICS],
+        [tag for tag, _ in task.hparam_metrics],
     )
     results = Results(task, experiment_dir, out)
     task.before_training(results, verbose)
@@ -177,7 +177,7 @@ class Results:
                 "seed": int(seed),
                 **self.task.hparams,
             },
-            {tag: float(row.get(column) or 0.0) for tag, column in self.task.HPARAM_METRICS},
+            {tag: float(row.get(column) or 0.0) for tag, column in self.task.hparam_metrics},
         )
 
     def table(self):

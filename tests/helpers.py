@@ -62,6 +62,25 @@ def run_dirs(root):
     return sorted(d for d in glob.glob(os.path.join(root, "*")) if os.path.isdir(d))
 
 
+def saved_sentiment_model(folder, texts=16, epochs=1, **kwargs):
+    """A tiny embedding classifier (negative / positive) fitted on `texts`
+    sentiment texts and saved in `folder`; returns the .keras path."""
+    import keras_transfer as kt
+
+    model = kt.EmbeddingClassifier.from_word_vectors(
+        tiny_vectors(),
+        max_length=8,
+        hidden_units=(8,),
+        dropout=(0.0,),
+        label_names=["negative", "positive"],
+        **kwargs,
+    )
+    model.fit(*sentiment_texts(texts), epochs=epochs, verbose=0, log_root=str(folder / "logs"))
+    path = str(folder / "model.keras")
+    model.save(path)
+    return path
+
+
 @contextlib.contextmanager
 def serve_process(model_path, folder, *args):
     """`python -m keras_transfer serve --model model_path` in a real uvicorn

@@ -13,8 +13,7 @@ import urllib.request
 import keras
 import pytest
 
-import keras_transfer as kt
-from tests.helpers import sentiment_texts, serve_process, tiny_vectors
+from tests.helpers import saved_sentiment_model, serve_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INSTALL = "apt-get install chromium chromium-driver (Debian/Ubuntu), then pip install selenium"
@@ -42,17 +41,7 @@ def browser_or_skip():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("page")
-    model = kt.EmbeddingClassifier.from_word_vectors(
-        tiny_vectors(),
-        max_length=8,
-        hidden_units=(8,),
-        dropout=(0.0,),
-        label_names=["negative", "positive"],
-        name="sentiment_demo",
-    )
-    model.fit(*sentiment_texts(32), epochs=15, verbose=0, log_root=str(folder / "logs"))
-    path = str(folder / "model.keras")
-    model.save(path)
+    path = saved_sentiment_model(folder, texts=32, epochs=15, name="sentiment_demo")
     with serve_process(path, folder, "--max-text-chars", str(MAX_CHARS)) as running:
         yield running
 

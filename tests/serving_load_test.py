@@ -14,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-import keras_transfer as kt
-from tests.helpers import sentiment_texts, serve_process, tiny_vectors
+from tests.helpers import saved_sentiment_model, sentiment_texts, serve_process
 
 THREADS, PER_THREAD, MAX_BATCH = 8, 50, 4
 
@@ -42,16 +41,7 @@ BAD_BATCH = [
 def server(tmp_path_factory):
     """A tiny embedding classifier, saved and served by a real uvicorn process."""
     folder = tmp_path_factory.mktemp("load")
-    model = kt.EmbeddingClassifier.from_word_vectors(
-        tiny_vectors(),
-        max_length=8,
-        hidden_units=(8,),
-        dropout=(0.0,),
-        label_names=["negative", "positive"],
-    )
-    model.fit(*sentiment_texts(16), epochs=1, verbose=0, log_root=str(folder / "logs"))
-    path = str(folder / "model.keras")
-    model.save(path)
+    path = saved_sentiment_model(folder)
     with serve_process(path, folder, "--max-batch-size", str(MAX_BATCH)) as running:
         yield running
 

@@ -8,10 +8,11 @@ import numpy as np
 from keras_transfer import data as data_lib
 from keras_transfer import reports
 from keras_transfer.checks import check_int
-from keras_transfer.strategies import STRATEGIES, strategy_options
+from keras_transfer.strategies import STRATEGIES
+from keras_transfer.tasks.base import Task
 
 
-class ClassificationTask:
+class ClassificationTask(Task):
     """Text classification, as `keras_transfer.compare` runs it.
 
     `prepare` splits labelled texts (stratified) into training, validation
@@ -29,31 +30,13 @@ class ClassificationTask:
     EXPERIMENT = "compare"
     SCORES = reports.CLASSIFICATION_SCORES
     REFERENCE = reports.CLASSIFICATION_REFERENCE
-    HPARAM_METRICS = (
-        ("test/f1_macro", "f1_macro"),
-        ("test/accuracy", "accuracy"),
-        ("train_seconds", "train_seconds"),
-        ("epochs_run", "epochs_run"),
-    )
+    TEST_METRICS = (("test/f1_macro", "f1_macro"), ("test/accuracy", "accuracy"))
     INFERENCE_COLUMN = "inference_examples_per_s"
 
     def __init__(self, split, label_names, settings):
         self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test = split
         self.label_names = label_names
-        self.settings = settings
-        self.options = strategy_options(
-            settings["strategies"],
-            settings["preset"],
-            settings["max_length"],
-            settings["unfreeze_last"],
-            settings["lora_rank"],
-            truncation=settings["truncation"],
-        )
-        self.hparams = {
-            "batch_size": settings["batch_size"],
-            "max_length": settings["max_length"],
-            "n_train": len(self.x_train),
-        }
+        super().__init__(settings, len(self.x_train), truncation=settings["truncation"])
         self.adaptation = None
 
     @classmethod
@@ -253,9 +236,6 @@ class ClassificationTask:
             "labels": self.label_names,
             "adaptation": self.adaptation,
         }
-
-    def after_run(self):
-        pass
 
 
 def _sample(frame, n, settings):

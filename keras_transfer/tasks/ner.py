@@ -7,12 +7,13 @@ import warnings
 
 import numpy as np
 
-from keras_transfer.strategies import STRATEGIES, strategy_options
+from keras_transfer.strategies import STRATEGIES
+from keras_transfer.tasks.base import Task
 
 NER_SCORES = (("entity_f1", "entity F1"), ("token_accuracy", "token accuracy"))
 
 
-class NerTask:
+class NerTask(Task):
     """Named entities (one BIO tag per word), as `keras_transfer.compare(task="ner")` runs it.
 
     `prepare` splits the sentences (seeded) into training, validation and
@@ -30,32 +31,15 @@ class NerTask:
     EXPERIMENT = "compare_ner"
     SCORES = NER_SCORES
     REFERENCE = ("most_frequent_tag", "the most-frequent-tag baseline", "that baseline")
-    HPARAM_METRICS = (
-        ("test/entity_f1", "entity_f1"),
-        ("test/entity_f1_macro", "entity_f1_macro"),
-        ("train_seconds", "train_seconds"),
-        ("epochs_run", "epochs_run"),
-    )
+    TEST_METRICS = (("test/entity_f1", "entity_f1"), ("test/entity_f1_macro", "entity_f1_macro"))
     INFERENCE_COLUMN = "inference_sentences_per_s"
 
     def __init__(self, train, validation, test, settings):
         (self.train_words, self.train_tags), (self.val_words, self.val_tags) = train, validation
         self.test_words, self.test_tags = test
-        self.settings = settings
         tags = self.train_tags + self.val_tags
         self.tag_names = sorted({t for sentence in tags for t in sentence} | {"O"})
-        self.options = strategy_options(
-            settings["strategies"],
-            settings["preset"],
-            settings["max_length"],
-            settings["unfreeze_last"],
-            settings["lora_rank"],
-        )
-        self.hparams = {
-            "batch_size": settings["batch_size"],
-            "max_length": settings["max_length"],
-            "n_train": len(self.train_words),
-        }
+        super().__init__(settings, len(self.train_words))
 
     @classmethod
     def load(cls, settings):
@@ -118,9 +102,6 @@ class NerTask:
 
     def recipe(self, strategy):
         return STRATEGIES[strategy].token_recipe
-
-    def before_training(self, results, verbose):
-        pass
 
     def reference_rows(self):
         """`most_frequent_tag`: each word's most frequent tag in the training
