@@ -3,14 +3,12 @@
 import keras
 import numpy as np
 
-from keras_transfer.checks import check_int
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import (
     check_encoder_inputs,
     encode_texts,
     sentence_embedding,
 )
-from keras_transfer.presets import load_backbone_and_preprocessor
 
 # Logits are `scale` times a cosine similarity: at most this, so that the
 # softmax never overflows (float32 holds e^88, and keeps the max subtracted).
@@ -115,21 +113,6 @@ class ZeroShotClassifier(TransferModel):
             self.similarity.set_weights([np.asarray(vectors.T * self.scale, dtype="float32")])
         if compile:
             self.compile()
-
-    @classmethod
-    def from_preset(cls, preset=None, label_names=None, max_length=None, **kwargs):
-        """Build from a sentence encoder (default: the bundled all-MiniLM-L6-v2).
-
-        Args:
-            preset: as `TransformerClassifier.from_preset`.
-            label_names: the classes, in id order.
-            max_length: tokens per text (default 128, or the preset's position
-                limit when it is lower).
-            **kwargs: `template`, `scale`, `name`.
-        """
-        check_int("max_length", max_length, minimum=2, allow_none=True)
-        backbone, preprocessor = load_backbone_and_preprocessor(preset, sequence_length=max_length)
-        return cls(backbone=backbone, preprocessor=preprocessor, label_names=label_names, **kwargs)
 
     def compile(self, loss="sparse_categorical_crossentropy", metrics=("accuracy",), **kwargs):
         """For `evaluate`: cross-entropy and accuracy. There is nothing to optimise."""
