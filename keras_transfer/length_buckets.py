@@ -60,9 +60,9 @@ def bucketed_dataset(
         extra = np.resize(order[::-1], data.inference_rows(n, batch_size))
         rows = np.concatenate([order, extra[: len(extra) - n]])
     ds = data.batched_dataset(
-        _take(inputs, rows),
-        None if y is None else _take(y, rows),
-        None if sample_weight is None else _take(sample_weight, rows),
+        take_rows(inputs, rows),
+        None if y is None else take_rows(y, rows),
+        None if sample_weight is None else take_rows(sample_weight, rows),
         batch_size,
         seed=seed,
         epoch=epoch,
@@ -121,7 +121,8 @@ def _concatenate(outputs):
     return result
 
 
-def _take(values, rows):
-    if isinstance(values, dict):  # token arrays, or one label array per task
-        return {key: _take(value, rows) for key, value in values.items()}
+def take_rows(values, rows):
+    """`values[rows]` for an array, a list, or a dict of them (token arrays, labels per task)."""
+    if isinstance(values, dict):
+        return {key: take_rows(value, rows) for key, value in values.items()}
     return np.asarray(values)[rows] if not isinstance(values, list) else [values[i] for i in rows]

@@ -59,11 +59,7 @@ class ZeroShotClassifier(TransferModel):
         **kwargs,
     ):
         check_encoder_inputs(backbone)
-        if not isinstance(label_names, (list, tuple)) or len(label_names) < 2:
-            raise ValueError(
-                "`label_names` must be a list of two or more class names, each a phrase that "
-                f"means the class. Received: label_names={label_names!r}"
-            )
+        _check_label_list(label_names)
         label_names = self.check_label_names(list(label_names), len(label_names))
         if not isinstance(template, str) or template.count("{}") != 1:
             raise ValueError(
@@ -114,6 +110,10 @@ class ZeroShotClassifier(TransferModel):
         if compile:
             self.compile()
 
+    @classmethod
+    def _check_preset_arguments(cls, kwargs):
+        _check_label_list(kwargs.get("label_names"))
+
     def compile(self, loss="sparse_categorical_crossentropy", metrics=("accuracy",), **kwargs):
         """For `evaluate`: cross-entropy and accuracy. There is nothing to optimise."""
         super().compile(loss=loss, metrics=list(metrics), **kwargs)
@@ -135,3 +135,11 @@ class ZeroShotClassifier(TransferModel):
             "template": self.template,
             "scale": self.scale,
         }
+
+
+def _check_label_list(label_names):
+    if not isinstance(label_names, (list, tuple)) or len(label_names) < 2:
+        raise ValueError(
+            "`label_names` must be a list of two or more class names, each a phrase that "
+            f"means the class. Received: label_names={label_names!r}"
+        )
