@@ -176,9 +176,6 @@ class TokenClassifier(TransferModel):
                 f"Received: class_weight={class_weight!r}"
             )
 
-    def _examples_dataset(self, x, y, sample_weight=None, batch_size=32, seed=None, epoch=None):
-        return self._dataset(x, y, batch_size, seed=seed, epoch=epoch, sample_weight=sample_weight)
-
     def _example_features(self, x, y, batch_size, cache):
         # The encoder's token outputs, kept in memory (`cache` is for texts).
         return self._token_features(x, y, batch_size)
@@ -202,7 +199,8 @@ class TokenClassifier(TransferModel):
         if not self._is_examples(x):
             return super().evaluate(x, y, batch_size=batch_size, **kwargs)
         words, tags = self._check_examples(x, y, "x", "y")
-        return super().evaluate(self._dataset(words, tags, batch_size or 32), **kwargs)
+        ds = self._examples_dataset(words, tags, batch_size=batch_size or 32)
+        return super().evaluate(ds, **kwargs)
 
     def predict(self, x=None, batch_size=None, verbose="auto", **kwargs):
         """One tag name per word for word lists (a list per sentence); Keras'
@@ -281,7 +279,9 @@ class TokenClassifier(TransferModel):
                 stacklevel=3,
             )
 
-    def _dataset(self, words, tag_ids, batch_size, seed=None, epoch=None, sample_weight=None):
+    def _examples_dataset(
+        self, words, tag_ids, sample_weight=None, batch_size=32, seed=None, epoch=None
+    ):
         """Sentences as length-bucketed batches of token inputs and per-token
         labels (`keras_transfer.length_buckets.bucketed_dataset`): reshuffled
         with a `seed`, similar lengths grouped per batch; else in order of
