@@ -32,7 +32,7 @@ import numpy as np
 from keras_transfer import _keras_compat as compat
 from keras_transfer import data
 from keras_transfer.atomic import write_file
-from keras_transfer.progress import report
+from keras_transfer.length_buckets import predict_by_length
 
 # In-memory cache shared by all models of the process, newest last.
 _MEMORY = collections.OrderedDict()
@@ -97,73 +97,20 @@ def _sha256(features):
     return hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()
 
 
-def _trim_padding(batch, multiple=16):
-    """Cut a keras-hub batch (with a `padding_mask`) to its longest row."""
-    if not isinstance(batch, dict) or "padding_mask" not in batch:
-        return batch
-    full = batch["padding_mask"].shape[1]
-    longest = int(batch["padding_mask"].sum(axis=1).max())
-    length = min(full, max(multiple, -(-longest // multiple) * multiple))
-    return {k: v[:, :length] if v.ndim == 2 and v.shape[1] == full else v for k, v in batch.items()}
-
-
-def predict_by_length(predict_on_batch, preprocess, texts, batch_size):
-    """`predict_on_batch` over `texts` in order of length, each batch of token
-    ids cut to its longest text (rounded up to a multiple of 16, so that few
-    shapes compile); outputs come back in the input order.
-
-    Padding is masked out of attention, so the outputs equal those of full
-    padding (to float rounding) for a fraction of the work. Batches go through
-    `predict_on_batch`, not `predict`: on torch, each `predict` call would draw
-    from the global RNG (its DataLoader) and change later dropout masks.
-    """
+def preprocessed_texts(model, texts, batch_size):
+    """`texts` through `model.preprocess_samples` (in a `tf.data` pipeline) as
+    numpy arrays, with their lengths in tokens (None without a `padding_mask`)
+    and the bucket lengths to cut batches to (`data.bucket_lengths`)."""
     import tensorflow as tf
 
-    from keras_transfer.distribution import replicas
-
-    texts = [str(t) for t in texts]
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    data.check_even_batches(batch_size, replicas())
-    padded = order[data.even_indices(len(order), replicas())]  # even batches across devices
-    ds = tf.data.Dataset.from_tensor_slices(np.asarray([texts[i] for i in padded], dtype=str))
-    ds = ds.batch(batch_size).map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-    outputs = []
-    for batch in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
-        # Backend tensors, as `predict` feeds them (torch.compile rejects numpy).
-        batch = keras.tree.map_structure(keras.ops.convert_to_tensor, _trim_padding(batch))
-        outputs.append(keras.ops.convert_to_numpy(predict_on_batch(batch)))
-        report(ENCODING, min(len(outputs) * batch_size, len(texts)), len(texts))
-    result = np.empty((len(texts), *outputs[0].shape[1:]), dtype="float32")
-    result[order] = np.concatenate(outputs)[: len(texts)]
-    return result
-
-
-def predict_tokens(predict_on_batch, tokens, batch_size, buckets):
-    """`predict_on_batch` over tokenized texts (`keras_transfer.FastTokenizer`
-    arrays) in order of length, each batch cut to the smallest of `buckets`
-    that holds it; outputs come back in the input order. As
-    `predict_by_length`, for texts tokenized before the pipeline."""
-    from keras_transfer.distribution import replicas
-
-    lengths = tokens["lengths"]
-    inputs = {key: value for key, value in tokens.items() if key != "lengths"}
-    result, done = None, 0
-    for rows, length in data.length_batches(lengths, batch_size, buckets, replicas()):
-        # The last batch topped up (repeating its rows) to a fixed shape.
-        padded = np.resize(rows, data.inference_rows(len(rows), batch_size))
-        batch = {
-            key: keras.ops.convert_to_tensor(value[padded, :length])
-            for key, value in inputs.items()
-        }
-        # Under TensorFlow's MirroredStrategy each replica runs the whole batch
-        # given to `predict_on_batch` and the outputs come back concatenated.
-        outputs = keras.ops.convert_to_numpy(predict_on_batch(batch))[: len(rows)]
-        if result is None:
-            result = np.empty((len(lengths), *outputs.shape[1:]), dtype="float32")
-        result[rows] = outputs
-        done += len(rows)
-        report(ENCODING, done, len(lengths))
-    return result
+    ds = tf.data.Dataset.from_tensor_slices(np.asarray([str(t) for t in texts], dtype=str))
+    ds = ds.batch(batch_size).map(model.preprocess_samples, num_parallel_calls=tf.data.AUTOTUNE)
+    batches = list(ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator())
+    inputs = keras.tree.map_structure(lambda *parts: np.concatenate(parts), *batches)
+    if not isinstance(inputs, dict) or "padding_mask" not in inputs:
+        return inputs, None, None
+    mask = inputs["padding_mask"]
+    return inputs, mask.sum(axis=1), data.bucket_lengths(mask.shape[1])
 
 
 class FeatureCache:
@@ -259,19 +206,15 @@ class FeatureCache:
 
     def compute(self, texts):
         """Run the preprocessor and the frozen layers on `texts` (no cache),
-        in order of length (`predict_tokens` or `predict_by_length`)."""
+        in order of length (`keras_transfer.length_buckets.predict_by_length`)."""
         if self.model.tokenizes_texts:
-            return predict_tokens(
-                self._extractor.predict_on_batch,
-                self.model.tokenize(texts),
-                self.batch_size,
-                data.bucket_lengths(self.model.preprocessor.sequence_length),
-            )
+            inputs = self.model.tokenize(texts)
+            lengths = inputs.pop("lengths")
+            buckets = data.bucket_lengths(self.model.preprocessor.sequence_length)
+        else:
+            inputs, lengths, buckets = preprocessed_texts(self.model, texts, self.batch_size)
         return predict_by_length(
-            self._extractor.predict_on_batch,
-            self.model.preprocess_samples,
-            texts,
-            self.batch_size,
+            self._extractor.predict_on_batch, inputs, lengths, self.batch_size, buckets, ENCODING
         )
 
     def _load(self, key, count):
@@ -338,34 +281,18 @@ class FeatureCache:
         _MEMORY.clear()
 
 
-def fit_on_features(model, x, y, callbacks, validation_data, disk, **kwargs):
-    """`model.fit` on raw texts, with the frozen part run once (the fast path of
-    `TransferModel.fit`; see the module docstring).
-
-    The head's functional view trains on the cached features with the model's
-    own optimizer and compile arguments; the callbacks (the mandatory ones
-    included) see `model` itself, so TensorBoard, EarlyStopping's
-    `restore_best_weights`, `model.history` and BackupAndRestore behave as in a
-    plain fit. Returns the History.
-    """
-    # Draw the shuffle seed first, as the plain path does: computing
-    # features may consume random numbers on some backends.
-    seed = data.shuffle_seed()
-    cache = FeatureCache(model, disk=disk)
-    features = cache.features(x)
-    if validation_data is not None:
-        validation_data = (cache.features(validation_data[0]), *validation_data[1:])
-    # The plain path batches texts of similar length together: the same batches here.
-    lengths = model.tokenize(x)["lengths"] if model.tokenizes_texts else None
-    return fit_head(model, features, y, callbacks, validation_data, seed, lengths=lengths, **kwargs)
-
-
 def fit_head(model, features, y, callbacks, validation_data, seed, lengths=None, **kwargs):
     """Train `model.head_model()` on precomputed `features` (and
     `validation_data` as `(features, labels)`), reshuffled each epoch from
     `seed` (rows of similar `lengths` batched together, as
-    `data.batched_dataset` does), as a fit of `model` itself: the callbacks
-    see `model`. Returns the History."""
+    `data.batched_dataset` does), as a fit of `model` itself: the fast path
+    of `TransferModel.fit` (see the module docstring).
+
+    The head's functional view trains with the model's own optimizer and
+    compile arguments; the callbacks (the mandatory ones included) see
+    `model` itself, so TensorBoard, EarlyStopping's `restore_best_weights`,
+    `model.history` and BackupAndRestore behave as in a plain fit. Returns
+    the History."""
     from keras_transfer.distribution import replicas
 
     batch_size = kwargs.pop("batch_size", None) or 32

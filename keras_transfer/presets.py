@@ -171,15 +171,6 @@ def load_backbone_and_preprocessor(preset, sequence_length=None, load_weights=Tr
     return backbone, preprocessor
 
 
-def check_max_length(max_length, backbone):
-    """`keras_transfer.checks.check_max_length` against `backbone`'s position limit.
-
-    Only for `models/transformer_classifier.py`, which imports it from here:
-    it goes once that module calls `keras_transfer.checks.check_max_length`.
-    """
-    checks.check_max_length(max_length, getattr(backbone, "max_sequence_length", None))
-
-
 def _folder_error(folder, error):
     from keras_transfer.families.hf_folder import is_hf_folder, model_type
 

@@ -30,7 +30,6 @@ from keras_transfer.data.pipeline import (
     epoch_counter,
     even_indices,
     inference_rows,
-    length_batches,
     shuffle_seed,
     trim_to_bucket,
 )
@@ -59,7 +58,6 @@ __all__ = [
     "even_indices",
     "inference_rows",
     "is_text_array",
-    "length_batches",
     "load_bundled",
     "load_texts",
     "load_unlabelled",

@@ -121,24 +121,6 @@ def trim_to_bucket(lengths, token_labels=True):
     return trim
 
 
-def length_batches(lengths, batch_size, buckets, multiple_of=1):
-    """`(rows, length)` per batch for inference by length: the rows in order of
-    length (topped up to even batches across `multiple_of` devices, see
-    `even_indices`), each batch with the smallest of `buckets` that holds it.
-
-    Example:
-    >>> [(rows.tolist(), n) for rows, n in length_batches([20, 3, 9], 2, [16, 32])]
-    [([1, 2], 16), ([0], 32)]
-    """
-    lengths = np.asarray(lengths)
-    check_even_batches(batch_size, multiple_of)
-    order = np.argsort(lengths, kind="stable")
-    order = order[even_indices(len(order), multiple_of)]
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        yield rows, min(b for b in buckets if b >= lengths[rows].max())
-
-
 def inference_rows(n, batch_size):
     """How many rows `n` inference rows become once the last batch is topped
     up: to a whole batch after full ones, or to a power of two when there is

@@ -2,7 +2,6 @@
 
 import keras
 import keras_hub
-import numpy as np
 
 from keras_transfer import _keras_compat as compat
 from keras_transfer import data
@@ -11,11 +10,18 @@ from keras_transfer.checks import check_int
 from keras_transfer.distribution import replicas
 from keras_transfer.families.tokenization import HF_TOKENIZER_ATTRIBUTE, attach_hf_tokenizer
 from keras_transfer.feature_cache import check_cache_mode
+from keras_transfer.length_buckets import bucketed_dataset, in_input_order, take_rows
+from keras_transfer.models.fit_steps import FitSteps, is_dataset
+from keras_transfer.presets import (
+    default_max_length,
+    load_backbone_and_preprocessor,
+    preset_pooling,
+)
 from keras_transfer.schedules import attach_plateau_schedule
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
-class TransferModel(keras_hub.models.Task):
+class TransferModel(FitSteps, keras_hub.models.Task):
     """Base class of the toolkit's models.
 
     A `keras_hub.models.Task`: raw strings go through `model.preprocessor`
@@ -87,6 +93,63 @@ class TransferModel(keras_hub.models.Task):
     # the compiled one then stays unbuilt, saved and reloaded as such.
     fit_uses_optimizer = True
 
+    # === Presets ===
+
+    # The shortest `max_length` `from_preset` takes.
+    min_max_length = 2
+    # True where `from_preset`'s `pooling="auto"` (its default) reads the
+    # preset's pooling (`keras_transfer.presets.preset_pooling`).
+    auto_pooling = False
+
+    @classmethod
+    def from_preset(cls, preset=None, *, max_length=None, **kwargs):
+        """Build the model on a pretrained encoder, as keras-hub's
+        `Task.from_preset`: the backbone and its preprocessor are loaded for
+        `preset`, then the class is built with them and `kwargs`.
+
+        Args:
+            preset: None for the bundled all-MiniLM-L6-v2; a local keras-hub
+                preset folder; a local Hugging Face folder (config.json, vocab,
+                model.safetensors); or a keras-hub preset name / `hf://` handle
+                (downloads; needs internet). Its tokenizer may be WordPiece,
+                byte-level BPE or SentencePiece.
+            max_length: tokens per text, special tokens included, at most the
+                model's position limit (default 128, or the limit when it is
+                lower; 64 is plenty for short texts).
+            **kwargs: the arguments of the class (`num_classes`, `strategy`,
+                `label_names`, `name`, ...). `strategy="scratch"` builds the
+                same architecture and tokenizer with random weights. Where the
+                class pools, `pooling="auto"` (default) is the mean for a
+                sentence-transformers folder whose pooling config says mean
+                (as all-MiniLM-L6-v2's does), else the [CLS] vector.
+
+        Example:
+        >>> import keras_transfer as kt
+        >>> model = kt.TransformerClassifier.from_preset(None, num_classes=3, max_length=32)
+        >>> model.num_classes, model.preprocessor.sequence_length
+        (3, 32)
+        """
+        check_int("max_length", max_length, minimum=cls.min_max_length, allow_none=True)
+        cls._check_preset_arguments(kwargs)
+        if max_length is None:
+            max_length = default_max_length(preset)
+        backbone, preprocessor = load_backbone_and_preprocessor(
+            preset, sequence_length=max_length, load_weights=kwargs.get("strategy") != "scratch"
+        )
+        if cls.auto_pooling and kwargs.get("pooling", "auto") == "auto":
+            kwargs["pooling"] = preset_pooling(preset)
+        preprocessor = cls._preset_preprocessor(preprocessor, max_length)
+        return cls(backbone=backbone, preprocessor=preprocessor, **kwargs)
+
+    @classmethod
+    def _check_preset_arguments(cls, kwargs):
+        """Checks `from_preset` makes before loading anything (none here)."""
+
+    @classmethod
+    def _preset_preprocessor(cls, preprocessor, max_length):
+        """The model's preprocessor, from the preset's text preprocessor."""
+        return preprocessor
+
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
         attach_plateau_schedule(self.optimizer)
@@ -117,6 +180,10 @@ class TransferModel(keras_hub.models.Task):
     ):
         """`keras.Model.fit`, plus the mandatory callbacks and frozen-feature caching.
 
+        Its steps are methods of `keras_transfer.models.fit_steps.FitSteps`; a
+        model whose raw examples are not texts overrides those that differ
+        (the token classifier's word lists and tags, for one).
+
         Args:
             experiment: name of the run's log folder prefix (default: the
                 model's name); the folder is `<log_root>/<experiment>_<time>`.
@@ -139,85 +206,24 @@ class TransferModel(keras_hub.models.Task):
             **kwargs: the other arguments of `keras.Model.fit`.
         """
         check_cache_mode(cache_features)
-        data.check_texts(x, y, name="x")
         _check_batching(kwargs, "epochs", "batch_size", "validation_batch_size")
-        if data.is_text_array(x) and y is None:
-            raise ValueError(
-                "`y` is required with a list of texts: one class id per text. Received: y=None"
-            )
-        if data.is_text_array(x) and kwargs.get("sample_weight") is not None:
-            kwargs["sample_weight"] = data.check_sample_weight(kwargs["sample_weight"], len(x))
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) < 2:
-            raise ValueError(
-                "`validation_data` must be a (texts, labels) pair, or (texts, labels, "
-                f"sample_weight). Received: validation_data with {len(validation_data)} item(s)"
-            )
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
-            data.check_texts(validation_data[0], validation_data[1], name="validation_data[0]")
-            validation_data = (
-                validation_data[0],
-                self._check_labels(validation_data[1], "validation_data[1]"),
-                *validation_data[2:],
-            )
-        texts = data.is_text_array(x) and y is not None
-        if y is not None and not _is_dataset(y):
-            y = self._check_labels(y, "y")
-        if class_weight is not None and (texts or (y is not None and not _is_dataset(y))):
-            # As sample weights, so that the text, cached and array paths all
-            # weigh the same examples the same way.
-            kwargs["sample_weight"] = data.class_sample_weights(
-                y,
-                class_weight,
-                self.num_classes,
-                kwargs.get("sample_weight"),
-                label_names=getattr(self, "label_names", None),
-            )
-            class_weight = None
-        elif class_weight == "balanced":
-            raise ValueError(
-                "`class_weight='balanced'` needs the labels as an array (`y`) to count the "
-                "classes; with a dataset, pass a {class_id: weight} dict. "
-                f"Received: x of type {type(x).__name__}"
-            )
-        if class_weight is not None:
-            kwargs["class_weight"] = class_weight
-        if texts and validation_split and validation_data is None:
-            (x, y, sample_weight), validation_data = data.split_last(
-                (x, y, kwargs.pop("sample_weight", None)), validation_split
-            )
-            kwargs["sample_weight"] = sample_weight
+        examples = self._is_examples(x)
+        x, y = self._check_fit_inputs(x, y, examples, kwargs)
+        validation_data = self._check_validation_data(validation_data, examples)
+        self._add_class_weight(x, y, class_weight, examples, kwargs)
+        if examples and validation_split and validation_data is None:
+            (x, y), validation_data = self._split_validation(x, y, validation_split, kwargs)
             validation_split = None
         has_validation = validation_data is not None or bool(validation_split)
         callbacks = self.mandatory_callbacks(callbacks, experiment, log_root, has_validation)
-        if (
-            cache_features
-            and texts
-            and self.features_are_frozen()
-            and _text_pairs_or_none(validation_data)
-            and not any(getattr(cb, "changes_trainability", False) for cb in callbacks)
-        ):
-            from keras_transfer.feature_cache import fit_on_features
-
-            return fit_on_features(
-                self, x, y, callbacks, validation_data, disk=cache_features is True, **kwargs
+        if examples and cache_features and self._caches_features(validation_data, callbacks):
+            disk = cache_features is True
+            return self._fit_on_features(x, y, callbacks, validation_data, disk, kwargs)
+        if examples:
+            x, validation_data, callbacks = self._fit_datasets(
+                x, y, validation_data, callbacks, kwargs
             )
-        if texts:
-            # keras-hub turns arrays into an unshuffled pipeline, where Keras
-            # ignores `shuffle`; build the pipeline here (reshuffled each epoch)
-            # with the same builder as the cached path, validation included.
-            batch_size = kwargs.pop("batch_size", None) or 32
-            epoch, counter = data.epoch_counter()
-            seed = data.shuffle_seed() if kwargs.pop("shuffle", True) else None
-            sample_weight = kwargs.pop("sample_weight", None)
-            x = self._texts_dataset(x, y, sample_weight, batch_size, seed=seed, epoch=epoch)
-            callbacks = [counter, *callbacks]
             y = None
-            kwargs["shuffle"] = False  # the dataset reshuffles itself
-            if _text_pairs_or_none(validation_data) and validation_data is not None:
-                validation_data = self._texts_dataset(
-                    *validation_data,
-                    batch_size=kwargs.pop("validation_batch_size", None) or batch_size,
-                )
         self._build_optimizer()
         return super().fit(
             x,
@@ -295,10 +301,10 @@ class TransferModel(keras_hub.models.Task):
             with open(path, encoding="utf-8") as f:
                 attach_hf_tokenizer(tokenizer, f.read())
 
-    def _texts_dataset(self, x, y, sample_weight=None, batch_size=32, seed=None, epoch=None):
-        """The `fit` pipeline of raw texts: tokenized and length-bucketed
-        (`text_dataset`) where the model `tokenizes_texts`, else raw strings for
-        the preprocessor inside the pipeline."""
+    def _examples_dataset(self, x, y, sample_weight=None, batch_size=32, seed=None, epoch=None):
+        """How the model turns raw examples into `fit`'s batches: tokenized and
+        length-bucketed (`text_dataset`) where the model `tokenizes_texts`,
+        else raw strings for the preprocessor inside the pipeline."""
         if self.tokenizes_texts:
             return self.text_dataset(x, y, sample_weight, batch_size, seed=seed, epoch=epoch)[0]
         return data.batched_dataset(
@@ -309,36 +315,22 @@ class TransferModel(keras_hub.models.Task):
         self, x, y=None, sample_weight=None, batch_size=32, seed=None, epoch=None, top_up=False
     ):
         """Raw texts as a `tf.data` pipeline of tokenized, length-bucketed
-        batches, and the order of its rows.
-
-        With a `seed` (and its `epoch` variable, see `data.batched_dataset`)
-        the rows are reshuffled every epoch, texts of similar length grouped
-        per batch; without, they go in order of length (the returned order).
-        Each batch is cut to the smallest of 16/32/64/.../`max_length` that
-        holds its longest text: padding is masked, so the outputs are those of
-        full padding, for less work. With `top_up` (inference in order of
-        length) the last batch repeats the longest text up to a fixed number of
-        rows (`data.inference_rows`), so batches come in a fixed set of shapes;
-        the returned order then lists the original rows only."""
+        batches, and the order of its rows (see
+        `keras_transfer.length_buckets.bucketed_dataset`): reshuffled every
+        epoch with a `seed`, else in order of length, the last batch topped up
+        to a fixed number of rows with `top_up` (inference)."""
         tokens = self.tokenize(x)
-        lengths = tokens.pop("lengths")
-        order = np.arange(len(lengths)) if seed is not None else np.argsort(lengths, kind="stable")
-        rows = order
-        if top_up and seed is None and len(order):
-            rows = np.resize(order[::-1], data.inference_rows(len(order), batch_size))
-            rows = np.concatenate([order, rows[: len(rows) - len(order)]])
-        ds = data.batched_dataset(
-            {key: tokens[key][rows] for key in self.backbone.input},
-            None if y is None else _take(y, rows),
-            None if sample_weight is None else _take(sample_weight, rows),
+        return bucketed_dataset(
+            {key: tokens[key] for key in self.backbone.input},
+            tokens["lengths"],
             batch_size,
+            data.bucket_lengths(self.preprocessor.sequence_length),
+            y,
+            sample_weight,
             seed=seed,
             epoch=epoch,
-            multiple_of=replicas(),
-            lengths=lengths if seed is not None else None,
+            top_up=top_up,
         )
-        buckets = data.bucket_lengths(self.preprocessor.sequence_length)
-        return ds.map(data.trim_to_bucket(buckets, token_labels=False)), order
 
     def preprocess_samples(self, x, y=None, sample_weight=None):
         if not isinstance(x, dict):  # a dict is token arrays already
@@ -378,12 +370,12 @@ class TransferModel(keras_hub.models.Task):
             batch_size = kwargs.pop("batch_size", None) or 32
             ds, order = self.text_dataset(x, batch_size=batch_size, top_up=True)
             outputs = super().predict(ds, **kwargs)
-            return keras.tree.map_structure(lambda rows: _unsort(rows, order), outputs)
+            return keras.tree.map_structure(lambda rows: in_input_order(rows, order), outputs)
         n, k = _len_or_none(x), replicas()
         if k > 1 and n is not None:
             # Even batches across the devices; the extra rows are cut off again.
             data.check_even_batches(kwargs.get("batch_size") or 32, k)
-            x = _take(x, data.even_indices(n, k))
+            x = take_rows(x, data.even_indices(n, k))
             outputs = super().predict(x, *args, **kwargs)
             return keras.tree.map_structure(lambda rows: rows[:n], outputs)
         return super().predict(x, *args, **kwargs)
@@ -404,7 +396,7 @@ class TransferModel(keras_hub.models.Task):
             raise ValueError(
                 "`y` is required with a list of texts: one class id per text. Received: y=None"
             )
-        if y is not None and not _is_dataset(y):
+        if y is not None and not is_dataset(y):
             y = self._check_labels(y, "y")  # as `fit`: ids in [0, num_classes), whole numbers
         if self.tokenizes_texts and data.is_text_array(x) and y is not None and not args:
             ds, _ = self.text_dataset(
@@ -420,7 +412,7 @@ class TransferModel(keras_hub.models.Task):
             # of the first examples (as Hugging Face Accelerate does).
             data.check_even_batches(kwargs.get("batch_size") or 32, k)
             rows = data.even_indices(n, k)
-            x, y = _take(x, rows), _take(y, rows)
+            x, y = take_rows(x, rows), take_rows(y, rows)
         return super().evaluate(x, y, *args, **kwargs)
 
 
@@ -432,28 +424,4 @@ def _check_batching(kwargs, *names):
 
 
 def _len_or_none(x):
-    return None if x is None or _is_dataset(x) or isinstance(x, dict) else len(x)
-
-
-def _unsort(rows, order):
-    """Rows predicted in `order` (topped up for even batches), back in input order."""
-    rows = np.asarray(rows)
-    result = np.empty((len(order), *rows.shape[1:]), dtype=rows.dtype)
-    result[order] = rows[: len(order)]
-    return result
-
-
-def _take(values, rows):
-    if isinstance(values, dict):  # one label array per task
-        return {key: _take(value, rows) for key, value in values.items()}
-    return np.asarray(values)[rows] if not isinstance(values, list) else [values[i] for i in rows]
-
-
-def _is_dataset(value):
-    return not hasattr(value, "__len__") or type(value).__name__.endswith("Dataset")
-
-
-def _text_pairs_or_none(validation_data):
-    if validation_data is None:
-        return True
-    return isinstance(validation_data, (tuple, list)) and data.is_text_array(validation_data[0])
+    return None if x is None or is_dataset(x) or isinstance(x, dict) else len(x)

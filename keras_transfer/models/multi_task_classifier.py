@@ -6,11 +6,9 @@ import keras
 import numpy as np
 
 from keras_transfer import data
-from keras_transfer.checks import check_int
 from keras_transfer.metrics import MaskedAccuracy
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import pooled_output
-from keras_transfer.presets import load_backbone_and_preprocessor, preset_pooling
 from keras_transfer.recipes import RECIPES
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
@@ -59,6 +57,7 @@ class MultiTaskClassifier(TransferModel):
     """
 
     tokenizes_texts = True
+    auto_pooling = True  # see `TransferModel.from_preset`
 
     def __init__(
         self,
@@ -127,32 +126,8 @@ class MultiTaskClassifier(TransferModel):
             self.compile()
 
     @classmethod
-    def from_preset(cls, preset=None, tasks=None, strategy="full", max_length=None, **kwargs):
-        """Build from a pretrained model (default: the bundled all-MiniLM-L6-v2).
-
-        Args:
-            preset: as `TransformerClassifier.from_preset`.
-            tasks: `{task_name: num_classes}`.
-            strategy: `"full"`, `"frozen"`, `"last_n"`, `"lora"` or `"scratch"`.
-            max_length: tokens per text (default 128, or the preset's position
-                limit when it is lower).
-            **kwargs: `pooling` (default: the preset's, as
-                `TransformerClassifier`), `unfreeze_last`, `lora_rank`,
-                `loss_weights`, `label_names`, `hidden_units`, `dropout`, `name`.
-        """
-        check_int("max_length", max_length, minimum=2, allow_none=True)
-        _check_tasks(tasks)
-        backbone, preprocessor = load_backbone_and_preprocessor(
-            preset, sequence_length=max_length, load_weights=strategy != "scratch"
-        )
-        kwargs.setdefault("pooling", preset_pooling(preset))
-        return cls(
-            backbone=backbone,
-            preprocessor=preprocessor,
-            tasks=tasks,
-            strategy=strategy,
-            **kwargs,
-        )
+    def _check_preset_arguments(cls, kwargs):
+        _check_tasks(kwargs.get("tasks"))
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Defaults: Adam with the strategy's learning rate (ExponentialDecay,

@@ -15,7 +15,6 @@ from keras_transfer.models.sentence_encoder import (
     sentence_embedding,
 )
 from keras_transfer.optimizers import adamw_with_warmup
-from keras_transfer.presets import load_backbone_and_preprocessor
 from keras_transfer.recipes import RECIPES
 from keras_transfer.trainability import apply_strategy
 
@@ -112,21 +111,6 @@ class SetFitClassifier(TransferModel):
         self.label_names = label_names
         if compile:
             self.compile()
-
-    @classmethod
-    def from_preset(cls, preset=None, num_classes=2, max_length=None, **kwargs):
-        """Build from a sentence encoder (default: the bundled all-MiniLM-L6-v2).
-
-        Args:
-            preset: as `TransformerClassifier.from_preset`.
-            num_classes: int >= 2.
-            max_length: tokens per text (default 128, or the preset's position
-                limit when it is lower).
-            **kwargs: `label_names`, `name`.
-        """
-        check_int("max_length", max_length, minimum=2, allow_none=True)
-        backbone, preprocessor = load_backbone_and_preprocessor(preset, sequence_length=max_length)
-        return cls(backbone=backbone, preprocessor=preprocessor, num_classes=num_classes, **kwargs)
 
     def compile(self, loss="sparse_categorical_crossentropy", metrics=("accuracy",), **kwargs):
         """For `evaluate` (fit trains with its own two stages)."""

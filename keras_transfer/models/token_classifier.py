@@ -7,15 +7,14 @@ import numpy as np
 
 from keras_transfer import _keras_compat as compat
 from keras_transfer import data
-from keras_transfer.checks import check_int
-from keras_transfer.distribution import replicas
+from keras_transfer.checks import check_max_length
+from keras_transfer.length_buckets import bucketed_dataset, predict_by_length
 from keras_transfer.metrics import MaskedAccuracy
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.token_classifier_preprocessor import (
     IGNORE,
     TokenClassifierPreprocessor,
 )
-from keras_transfer.presets import default_max_length, load_backbone_and_preprocessor
 from keras_transfer.recipes import RECIPES
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
@@ -34,8 +33,15 @@ class TokenClassifier(TransferModel):
     (rank `lora_rank` adapters) or `scratch` (random init).
 
     `fit(words, tags)` and `evaluate(words, tags)` take one list of words and
-    one list of tags per sentence (as `keras_transfer.load_conll` returns
-    them); `predict(words)` returns one tag per word, as many as the input.
+    one list of tags (names or ids) per sentence (as
+    `keras_transfer.load_conll` returns them), `validation_data` a
+    `(words, tags)` pair; `predict(words)` returns one tag per word, as many
+    as the input. Token arrays or a dataset go to Keras as they are. `fit` is
+    `keras_transfer.TransferModel.fit`: the mandatory callbacks, the rows
+    reshuffled every epoch, and with `cache_features` (default) and nothing
+    below the head trainable (`strategy="frozen"`) the encoder runs once per
+    sentence and the head trains on its token outputs, kept in memory.
+    `class_weight` is not taken.
     Batches are padded to the smallest of a few lengths (16, 32, 64, ...,
     `max_length`) that holds their longest sentence: padding is masked, so the
     outputs are those of full padding, for less work. Words beyond
@@ -81,12 +87,9 @@ class TokenClassifier(TransferModel):
                 f"Received: preprocessor={preprocessor!r}"
             )
         tag_names = check_tag_names(tag_names)
-        limit = getattr(backbone, "max_sequence_length", None)
-        if limit is not None and preprocessor.sequence_length > limit:
-            raise ValueError(
-                f"`max_length` must not exceed the model's position limit ({limit}). "
-                f"Received: max_length={preprocessor.sequence_length}"
-            )
+        check_max_length(
+            preprocessor.sequence_length, getattr(backbone, "max_sequence_length", None)
+        )
         unfreeze_last, lora_rank = setup_strategy(backbone, strategy, unfreeze_last, lora_rank)
 
         # === Layers ===
@@ -115,33 +118,16 @@ class TokenClassifier(TransferModel):
         if compile:
             self.compile()
 
-    @classmethod
-    def from_preset(cls, preset=None, tag_names=None, strategy="full", max_length=None, **kwargs):
-        """Build from a pretrained model.
+    # `[CLS]`, one word and `[SEP]` at least (see `TransferModel.from_preset`).
+    min_max_length = 3
 
-        Args:
-            preset: None for the bundled all-MiniLM-L6-v2; a local keras-hub
-                preset folder; a local Hugging Face folder; or a keras-hub
-                preset name / `hf://` handle (downloads; needs internet). Its
-                tokenizer may be WordPiece, byte-level BPE or SentencePiece.
-            tag_names: the tags (required), e.g. from the training data.
-            strategy: `"full"`, `"frozen"`, `"last_n"`, `"lora"` or `"scratch"`.
-            max_length: sub-word tokens per sentence, `[CLS]` and `[SEP]`
-                included (at most the model's position limit; default 128, or
-                the limit when it is lower).
-            **kwargs: `unfreeze_last`, `lora_rank`, `dropout`, `name`.
-        """
-        check_int("max_length", max_length, minimum=3, allow_none=True)
-        check_tag_names(tag_names)
-        if max_length is None:
-            max_length = default_max_length(preset)
-        backbone, text_preprocessor = load_backbone_and_preprocessor(
-            preset, sequence_length=max_length, load_weights=strategy != "scratch"
-        )
-        preprocessor = TokenClassifierPreprocessor(
-            text_preprocessor.tokenizer, sequence_length=max_length
-        )
-        return cls(backbone, preprocessor, tag_names=tag_names, strategy=strategy, **kwargs)
+    @classmethod
+    def _check_preset_arguments(cls, kwargs):
+        check_tag_names(kwargs.get("tag_names"))
+
+    @classmethod
+    def _preset_preprocessor(cls, preprocessor, max_length):
+        return TokenClassifierPreprocessor(preprocessor.tokenizer, sequence_length=max_length)
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """Defaults: Adam with an ExponentialDecay (0.96 every 100 steps) from
@@ -158,113 +144,39 @@ class TokenClassifier(TransferModel):
             metrics = [MaskedAccuracy(ignore_class=IGNORE)]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
-    def fit(
-        self,
-        x=None,
-        y=None,
-        *,
-        validation_data=None,
-        validation_split=None,
-        cache_features=True,
-        **kwargs,
-    ):
-        """`keras.Model.fit` on word lists: `x` one list of words per sentence,
-        `y` one list of tags (names or ids) per sentence, `validation_data` a
-        `(words, tags)` pair. The mandatory callbacks are attached (see
-        `keras_transfer.TransferModel.fit`); the rows are reshuffled every
-        epoch from a seed of numpy's global generator. Token arrays or a
-        dataset go to Keras as they are.
+    # === The steps of `fit` (see `TransferModel.fit`) ===
 
-        With `cache_features` (default) and nothing below the head trainable
-        (`strategy="frozen"`), the encoder runs once per sentence, in
-        inference mode, and the head trains on its token outputs, kept in
-        memory: the same head, batches and callbacks, epochs in a blink.
-        `False` runs the whole model at every step."""
-        if kwargs.get("class_weight") is not None:
+    def _is_examples(self, x):
+        # Lists go through the word-list path (and its checks); arrays and
+        # datasets to Keras.
+        return isinstance(x, (list, tuple))
+
+    def _check_examples(self, x, y, x_name, y_name):
+        words = check_word_lists(x, x_name)
+        if y is None:
+            raise ValueError(f"`{y_name}` is required: one list of tags per sentence.")
+        return words, self._tag_ids(words, y, y_name)
+
+    def _check_validation_data(self, validation_data, examples):
+        if not examples or validation_data is None:
+            return super()._check_validation_data(validation_data, examples)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError(
+                "`validation_data` must be a (words, tags) pair. "
+                f"Received: validation_data of type {type(validation_data).__name__}"
+            )
+        return self._check_examples(*validation_data, "validation_data[0]", "validation_data[1]")
+
+    def _add_class_weight(self, x, y, class_weight, examples, kwargs):
+        if class_weight is not None:
             raise ValueError(
                 "`class_weight` is not supported for token classification. "
-                f"Received: class_weight={kwargs['class_weight']!r}"
+                f"Received: class_weight={class_weight!r}"
             )
-        if not _is_word_lists(x):
-            return super().fit(
-                x, y, validation_data=validation_data, validation_split=validation_split, **kwargs
-            )
-        words, tags = self._check_pairs(x, y, "x", "y")
-        if validation_split and validation_data is None:
-            (rows,), (val_rows,) = data.split_last((np.arange(len(words)),), validation_split)
-            validation_data = [words[i] for i in val_rows], [tags[i] for i in val_rows]
-            words, tags = [words[i] for i in rows], [tags[i] for i in rows]
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError(
-                    "`validation_data` must be a (words, tags) pair. "
-                    f"Received: validation_data of type {type(validation_data).__name__}"
-                )
-            validation_data = self._check_pairs(
-                *validation_data, "validation_data[0]", "validation_data[1]"
-            )
-        batch_size = kwargs.pop("batch_size", None) or 32
-        shuffle = kwargs.pop("shuffle", True)
-        validation_batch_size = kwargs.pop("validation_batch_size", None) or batch_size
-        callbacks = kwargs.pop("callbacks", None) or []
-        callbacks = [callbacks] if isinstance(callbacks, keras.callbacks.Callback) else callbacks
-        if (
-            cache_features
-            and self.features_are_frozen()
-            and not any(getattr(cb, "changes_trainability", False) for cb in callbacks)
-        ):
-            return self._fit_head_on_features(
-                words,
-                tags,
-                validation_data,
-                callbacks,
-                batch_size,
-                shuffle,
-                validation_batch_size=validation_batch_size,
-                **kwargs,
-            )
-        epoch, counter = data.epoch_counter()
-        train = self._dataset(
-            words, tags, batch_size, seed=data.shuffle_seed() if shuffle else None, epoch=epoch
-        )
-        if validation_data is not None:
-            validation_data = self._dataset(*validation_data, validation_batch_size)
-        return super().fit(
-            train,
-            callbacks=[counter, *callbacks],
-            validation_data=validation_data,
-            shuffle=False,
-            **kwargs,
-        )
 
-    def _fit_head_on_features(
-        self, words, tags, validation_data, callbacks, batch_size, shuffle, **kwargs
-    ):
-        from keras_transfer.feature_cache import fit_head
-
-        seed = data.shuffle_seed()
-        callbacks = self.mandatory_callbacks(
-            callbacks,
-            kwargs.pop("experiment", None),
-            kwargs.pop("log_root", None),
-            has_validation=validation_data is not None,
-        )
-        features, labels, lengths = self._token_features(words, tags, batch_size)
-        if validation_data is not None:
-            validation_data = self._token_features(
-                *validation_data, kwargs["validation_batch_size"]
-            )[:2]
-        return fit_head(
-            self,
-            features,
-            labels,
-            callbacks,
-            validation_data,
-            seed if shuffle else None,
-            lengths=lengths,  # the batches of the plain path
-            batch_size=batch_size,
-            **kwargs,
-        )
+    def _example_features(self, x, y, batch_size, cache):
+        # The encoder's token outputs, kept in memory (`cache` is for texts).
+        return self._token_features(x, y, batch_size)
 
     def _token_features(self, words, tag_ids, batch_size):
         """The encoder's token outputs `(n, longest, hidden)` (zero beyond each
@@ -282,10 +194,11 @@ class TokenClassifier(TransferModel):
         """`keras.Model.evaluate` (loss, token accuracy) on word lists, or on
         whatever Keras takes. For entity-level precision, recall and F1 use
         `keras_transfer.entity_scores(tags, model.predict(words))`."""
-        if not _is_word_lists(x):
+        if not self._is_examples(x):
             return super().evaluate(x, y, batch_size=batch_size, **kwargs)
-        words, tags = self._check_pairs(x, y, "x", "y")
-        return super().evaluate(self._dataset(words, tags, batch_size or 32), **kwargs)
+        words, tags = self._check_examples(x, y, "x", "y")
+        ds = self._examples_dataset(words, tags, batch_size=batch_size or 32)
+        return super().evaluate(ds, **kwargs)
 
     def predict(self, x=None, batch_size=None, verbose="auto", **kwargs):
         """One tag name per word for word lists (a list per sentence); Keras'
@@ -293,7 +206,7 @@ class TokenClassifier(TransferModel):
 
         Sentences go through the model in order of length, each batch cut to
         the smallest bucket length that holds it."""
-        if not _is_word_lists(x):
+        if not self._is_examples(x):
             return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
         words = check_word_lists(x, "x")
         aligned = self.preprocessor.align(words)
@@ -320,12 +233,6 @@ class TokenClassifier(TransferModel):
         return self.head_dropout
 
     # === Helpers ===
-
-    def _check_pairs(self, words, tags, words_name, tags_name):
-        words = check_word_lists(words, words_name)
-        if tags is None:
-            raise ValueError(f"`{tags_name}` is required: one list of tags per sentence.")
-        return words, self._tag_ids(words, tags, tags_name)
 
     def _tag_ids(self, words, tags, name):
         if not isinstance(tags, (list, tuple)) or len(tags) != len(words):
@@ -370,42 +277,40 @@ class TokenClassifier(TransferModel):
                 stacklevel=3,
             )
 
-    def _dataset(self, words, tag_ids, batch_size, seed=None, epoch=None):
+    def _examples_dataset(
+        self, words, tag_ids, sample_weight=None, batch_size=32, seed=None, epoch=None
+    ):
+        """Sentences as length-bucketed batches of token inputs and per-token
+        labels (`keras_transfer.length_buckets.bucketed_dataset`): reshuffled
+        with a `seed`, similar lengths grouped per batch; else in order of
+        length, which leaves the metrics unchanged."""
         aligned = self.preprocessor.align(words, tag_ids)
         self._warn_cut(aligned, words, "are left out of the loss")
-        lengths = aligned["padding_mask"].sum(axis=1)
-        # Shuffled: similar lengths grouped per batch. In order (evaluation):
-        # sorted by length, which leaves the metrics unchanged.
-        rows = np.arange(len(lengths)) if seed is not None else np.argsort(lengths, kind="stable")
-        inputs = {key: aligned[key][rows] for key in self.backbone.input}
-        ds = data.batched_dataset(
-            inputs,
-            aligned["labels"][rows],
-            batch_size=batch_size,
+        return bucketed_dataset(
+            {key: aligned[key] for key in self.backbone.input},
+            aligned["padding_mask"].sum(axis=1),
+            batch_size,
+            data.bucket_lengths(self.preprocessor.sequence_length),
+            aligned["labels"],
+            sample_weight,
             seed=seed,
             epoch=epoch,
-            multiple_of=replicas(),
-            lengths=lengths if seed is not None else None,
-        )
-        return ds.map(data.trim_to_bucket(data.bucket_lengths(self.preprocessor.sequence_length)))
+            token_labels=True,
+        )[0]
 
     def _predict_aligned(self, aligned, batch_size, model=None):
         """Per-token outputs of `model` (default: this one, its probabilities)
         for each sentence (its own length), by length buckets."""
         model = model or self
         lengths = aligned["padding_mask"].sum(axis=1)
-        buckets = data.bucket_lengths(self.preprocessor.sequence_length)
-        results = [None] * len(lengths)
-        for rows, length in data.length_batches(lengths, batch_size, buckets, replicas()):
-            batch = {
-                key: keras.ops.convert_to_tensor(aligned[key][rows, :length])
-                for key in self.backbone.input
-            }
-            # (Under MirroredStrategy each replica returns the whole batch.)
-            probabilities = keras.ops.convert_to_numpy(model.predict_on_batch(batch))[: len(rows)]
-            for row, p in zip(rows, probabilities, strict=True):
-                results[row] = p[: lengths[row]]
-        return results
+        outputs = predict_by_length(
+            model.predict_on_batch,
+            {key: aligned[key] for key in self.backbone.input},
+            lengths,
+            batch_size,
+            data.bucket_lengths(self.preprocessor.sequence_length),
+        )
+        return [row[:length] for row, length in zip(outputs, lengths, strict=True)]
 
     def get_config(self):
         return {
@@ -453,11 +358,6 @@ def check_word_lists(x, name="x"):
                     f"Words must be non-empty strings. Received: {word!r} in {name}[{i}]"
                 )
     return [list(sentence) for sentence in x]
-
-
-def _is_word_lists(x):
-    """Lists go through the word-list path (and its checks); arrays and datasets to Keras."""
-    return isinstance(x, (list, tuple))
 
 
 def _length(value):

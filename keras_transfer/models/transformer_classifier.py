@@ -2,17 +2,12 @@
 
 import keras
 
-from keras_transfer.checks import check_int, check_rate
+from keras_transfer.checks import check_max_length, check_rate
 from keras_transfer.fast_tokenizer import check_truncation
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import pooled_output
 from keras_transfer.optimizers import LayerwiseAdam, layerwise_multipliers
-from keras_transfer.presets import (
-    check_max_length,
-    load_backbone_and_preprocessor,
-    preset_pooling,
-)
 from keras_transfer.recipes import RECIPES
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
@@ -67,6 +62,7 @@ class TransformerClassifier(TransferModel):
     """
 
     tokenizes_texts = True
+    auto_pooling = True  # see `TransferModel.from_preset`
 
     def __init__(
         self,
@@ -89,7 +85,10 @@ class TransformerClassifier(TransferModel):
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
         check_rate("dropout", dropout)
-        check_max_length(getattr(preprocessor, "sequence_length", None), backbone)
+        check_max_length(
+            getattr(preprocessor, "sequence_length", None),
+            getattr(backbone, "max_sequence_length", None),
+        )
         unfreeze_last, lora_rank = setup_strategy(backbone, strategy, unfreeze_last, lora_rank)
 
         label_names = self.check_label_names(label_names, num_classes)
@@ -129,50 +128,6 @@ class TransformerClassifier(TransferModel):
         self.truncation = truncation
         if compile:
             self.compile()
-
-    @classmethod
-    def from_preset(
-        cls,
-        preset=None,
-        num_classes=2,
-        strategy="full",
-        max_length=None,
-        pooling="auto",
-        **kwargs,
-    ):
-        """Build from a pretrained model.
-
-        Args:
-            preset: None for the bundled all-MiniLM-L6-v2; a local keras-hub
-                preset folder; a local Hugging Face folder (config.json, vocab,
-                model.safetensors); or a keras-hub preset name / `hf://` handle
-                (downloads; needs internet).
-            num_classes: int >= 2.
-            strategy: `"full"`, `"frozen"`, `"last_n"`, `"lora"` or `"scratch"`
-                (same architecture and tokenizer, random weights).
-            max_length: tokens per text, at most the model's position limit
-                (default 128, or the limit when it is lower; 64 is plenty for
-                short texts).
-            pooling: `"cls"`, `"mean"`, or `"auto"` (default): mean for a
-                sentence-transformers folder whose pooling config says mean
-                (as all-MiniLM-L6-v2's does), else the [CLS] vector.
-            **kwargs: `unfreeze_last`, `lora_rank`, `label_names`, `truncation`,
-                `hidden_units`, `dropout`, `name`.
-        """
-        check_int("max_length", max_length, minimum=2, allow_none=True)
-        backbone, preprocessor = load_backbone_and_preprocessor(
-            preset, sequence_length=max_length, load_weights=strategy != "scratch"
-        )
-        if pooling == "auto":
-            pooling = preset_pooling(preset)
-        return cls(
-            backbone=backbone,
-            preprocessor=preprocessor,
-            num_classes=num_classes,
-            strategy=strategy,
-            pooling=pooling,
-            **kwargs,
-        )
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", layer_decay=None, **kwargs):
         """Defaults: Adam with an ExponentialDecay (0.96 every 100 steps) from

@@ -3,14 +3,12 @@
 import keras
 import numpy as np
 
-from keras_transfer.checks import check_int
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import (
     check_encoder_inputs,
     encode_texts,
     sentence_embedding,
 )
-from keras_transfer.presets import load_backbone_and_preprocessor
 
 # Logits are `scale` times a cosine similarity: at most this, so that the
 # softmax never overflows (float32 holds e^88, and keeps the max subtracted).
@@ -61,11 +59,7 @@ class ZeroShotClassifier(TransferModel):
         **kwargs,
     ):
         check_encoder_inputs(backbone)
-        if not isinstance(label_names, (list, tuple)) or len(label_names) < 2:
-            raise ValueError(
-                "`label_names` must be a list of two or more class names, each a phrase that "
-                f"means the class. Received: label_names={label_names!r}"
-            )
+        _check_label_list(label_names)
         label_names = self.check_label_names(list(label_names), len(label_names))
         if not isinstance(template, str) or template.count("{}") != 1:
             raise ValueError(
@@ -117,19 +111,8 @@ class ZeroShotClassifier(TransferModel):
             self.compile()
 
     @classmethod
-    def from_preset(cls, preset=None, label_names=None, max_length=None, **kwargs):
-        """Build from a sentence encoder (default: the bundled all-MiniLM-L6-v2).
-
-        Args:
-            preset: as `TransformerClassifier.from_preset`.
-            label_names: the classes, in id order.
-            max_length: tokens per text (default 128, or the preset's position
-                limit when it is lower).
-            **kwargs: `template`, `scale`, `name`.
-        """
-        check_int("max_length", max_length, minimum=2, allow_none=True)
-        backbone, preprocessor = load_backbone_and_preprocessor(preset, sequence_length=max_length)
-        return cls(backbone=backbone, preprocessor=preprocessor, label_names=label_names, **kwargs)
+    def _check_preset_arguments(cls, kwargs):
+        _check_label_list(kwargs.get("label_names"))
 
     def compile(self, loss="sparse_categorical_crossentropy", metrics=("accuracy",), **kwargs):
         """For `evaluate`: cross-entropy and accuracy. There is nothing to optimise."""
@@ -152,3 +135,11 @@ class ZeroShotClassifier(TransferModel):
             "template": self.template,
             "scale": self.scale,
         }
+
+
+def _check_label_list(label_names):
+    if not isinstance(label_names, (list, tuple)) or len(label_names) < 2:
+        raise ValueError(
+            "`label_names` must be a list of two or more class names, each a phrase that "
+            f"means the class. Received: label_names={label_names!r}"
+        )
