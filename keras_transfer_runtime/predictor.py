@@ -38,10 +38,10 @@ class Predictor:
     once, predicting label names as `keras_transfer.Predictor` does.
 
     Texts are tokenized with the folder's `tokenizer.json` (Hugging Face's
-    `tokenizers`), truncated to the model's `max_length` tokens, grouped by
-    length and padded per batch to the smallest length bucket that holds the
-    batch's longest text (padding is masked, so the probabilities are those of
-    full padding), and run through an `onnxruntime` session.
+    `tokenizers`), truncated to the model's `max_length` tokens, sorted by
+    length, padded per batch to the batch's longest text (padding is masked,
+    so the probabilities are those of full padding; onnxruntime runs any
+    length without recompiling), and run through an `onnxruntime` session.
 
     Args:
         path: the exported folder.
@@ -99,6 +99,9 @@ class Predictor:
         options = onnxruntime.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = threads
+        # Idle threads sleep instead of spinning: on shared cores spinning threads take time
+        # from the working ones (single-text latency doubled on two busy cores).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(
             os.path.join(self.path, graphs[self.precision]),
             options,
@@ -106,7 +109,6 @@ class Predictor:
         )
         self._input_types = {i.name: _numpy_type(i.type) for i in self.session.get_inputs()}
         self.max_length = int(self.config["max_length"])
-        self.buckets = [int(b) for b in self.config["length_buckets"]]
         self.multi_task = self.config.get("task") == "multi_task_classification"
         if self.multi_task:
             self.label_names = {t: list(n) for t, n in self.config["tasks"].items()}
@@ -165,7 +167,7 @@ class Predictor:
         outputs = []
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            length = min(b for b in self.buckets if b >= lengths[rows].max())
+            length = lengths[rows].max()
             feed = {
                 name: tokens[name][rows, :length].astype(dtype)
                 for name, dtype in self._input_types.items()
