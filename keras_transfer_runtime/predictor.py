@@ -39,7 +39,8 @@ class Predictor:
 
     Texts are tokenized with the folder's `tokenizer.json` (Hugging Face's
     `tokenizers`), truncated to the model's `max_length` tokens, sorted by
-    length, padded per batch to the batch's longest text (padding is masked,
+    length, batched (at most `batch_size` texts of similar lengths, see
+    `length_batches`), padded per batch to the batch's longest text (padding is masked,
     so the probabilities are those of full padding; onnxruntime runs any
     length without recompiling), and run through an `onnxruntime` session.
 
@@ -122,8 +123,7 @@ class Predictor:
         lengths = tokens.pop("lengths")
         order = np.argsort(lengths, kind="stable")
         outputs = []
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        for rows in length_batches(lengths, order, batch_size):
             length = lengths[rows].max()
             feed = {
                 name: tokens[name][rows, :length].astype(dtype)
@@ -170,6 +170,23 @@ class Predictor:
     def predict(self, text):
         """Predict one text: `{"label": str, "probabilities": {label: float}}`."""
         return self.predict_batch([check_text(text)])[0]
+
+
+def length_batches(lengths, order, batch_size, waste=0.25):
+    """`order` (row indices sorted by length) cut into batches of at most
+    `batch_size` rows, each closed before padding to its longest row would
+    add more than `waste` of its real tokens: on a CPU, padding costs as much
+    as text, and a smaller batch costs little more per row."""
+    batches, rows, total = [], [], 0
+    for row in order:
+        longest = lengths[row]  # sorted: the new row is the batch's longest
+        padded = longest * (len(rows) + 1)
+        if rows and (len(rows) == batch_size or padded > (1 + waste) * (total + longest)):
+            batches.append(np.asarray(rows))
+            rows, total = [], 0
+        rows.append(row)
+        total += longest
+    return batches + ([np.asarray(rows)] if rows else [])
 
 
 def _open_export(predictor, path, precision, threads):

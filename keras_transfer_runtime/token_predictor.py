@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_transfer_runtime.predictor import PredictionError, _open_export
+from keras_transfer_runtime.predictor import PredictionError, _open_export, length_batches
 
 
 class TokenPredictor:
@@ -84,8 +84,7 @@ class TokenPredictor:
         lengths, starts = aligned.pop("lengths"), aligned.pop("starts")
         order = np.argsort(lengths, kind="stable")
         results = [None] * len(words)
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
+        for rows in length_batches(lengths, order, batch_size):
             length = lengths[rows].max()
             feed = {
                 name: aligned[name][rows, :length].astype(dtype)
