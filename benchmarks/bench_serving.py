@@ -8,7 +8,7 @@ epoch) on rotten_tomatoes, saves it, exports it with
 `kt.export(model, path, format="onnx", quantize="int8")`, and measures on the
 test split, in one run:
 
-- throughput from raw texts (tokenization included, batches of 32) and the
+- throughput from raw texts (tokenization included, calls of 32 texts) and the
   median single-text latency of `kt.Predictor` (the saved .keras model),
   `keras_transfer_runtime.Predictor` (ONNX float32 and int8) and Hugging
   Face eager PyTorch (`AutoModelForSequenceClassification` on the same
@@ -191,8 +191,13 @@ def main():
     }
     sizes[".keras"] = round(os.path.getsize(saved) / 2**20, 1)
 
+    import onnxruntime
+    import transformers
+
     results = {
         "backend": keras.config.backend(),
+        "onnxruntime": onnxruntime.__version__,
+        "transformers": transformers.__version__,
         "strategy": args.strategy,
         "max_length": args.max_length,
         "train_texts": len(x),

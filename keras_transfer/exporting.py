@@ -2,7 +2,7 @@
 
 The folder holds the model's graph (ONNX, TensorFlow SavedModel), the
 Hugging Face `tokenizer.json` the model tokenizes with, and a `config.json`
-(labels, maximum length, length buckets, input names, special tokens), so
+(labels, maximum length, input names, special tokens), so
 `keras_transfer_runtime.Predictor` serves an ONNX export with numpy,
 `tokenizers` and `onnxruntime` only: no Keras, TensorFlow, JAX or PyTorch.
 """
@@ -24,6 +24,16 @@ SAVED_MODEL_FOLDER = "saved_model"
 # `config.json["format"]`: what marks a folder as this writer's output.
 EXPORT_FORMAT = "keras_transfer_export"
 EXPORT_FORMAT_VERSION = 1
+# What Keras' `model.export(format=...)` needs beyond Keras, per format and
+# backend, as (module, pip package): OpenVINO IR needs `openvino` everywhere;
+# LiteRT converts with TensorFlow's converter on TensorFlow, with `litert-torch`
+# on PyTorch, and not at all on JAX.
+KERAS_EXPORT_PACKAGES = {
+    ("openvino", "tensorflow"): ("openvino", "openvino"),
+    ("openvino", "jax"): ("openvino", "openvino"),
+    ("openvino", "torch"): ("openvino", "openvino"),
+    ("litert", "torch"): ("litert_torch", "litert-torch"),
+}
 
 
 def supported_formats(backend=None):
@@ -36,8 +46,9 @@ def supported_formats(backend=None):
     `model.export(..., format="tf_saved_model")`, on TensorFlow and JAX (on
     PyTorch Keras exports static shapes only). `"litert"` and `"openvino"`
     are refused on every backend for now: LiteRT on PyTorch takes static
-    shapes only, and neither is wired to the runtime (`openvino` is not a
-    dependency).
+    shapes only, and neither is wired to the runtime; where Keras' exporter
+    for them needs a package that is not installed (`openvino`, or
+    `litert-torch` on PyTorch), `export` says which to install.
 
     Example:
     >>> supported_formats("torch")
@@ -63,7 +74,7 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
     The folder holds the graph (`model.onnx` or `saved_model/`), the Hugging
     Face `tokenizer.json`, and `config.json`: labels (the model's
     `label_names`, else `LABEL_0`, `LABEL_1`, ... as `keras_transfer.Predictor`
-    names them), `max_length`, the length buckets batches are padded to,
+    names them), `max_length`,
     pooling, strategy, task, input names and special token ids, toolkit
     version. The graph takes dynamic batch and sequence dimensions, so a
     runtime feeds it length-bucketed batches. LoRA models export as they are
@@ -74,8 +85,9 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
     `python -m keras_transfer serve --model path`.
 
     Args:
-        model: a fitted `TransformerClassifier` or `MultiTaskClassifier`
-            (one output per task). Token classifiers and models that do not
+        model: a fitted `TransformerClassifier`, `MultiTaskClassifier`
+            (one output per task) or `TokenClassifier` (its tags, served by
+            `keras_transfer_runtime.TokenPredictor`). Models that do not
             tokenize texts (embedding, zero-shot, SetFit) are refused.
         path: the folder to write (written whole, or not at all).
         format: `"onnx"` (default) or `"tf_saved_model"`; see
@@ -106,6 +118,7 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
             f"`format` must be one of {FORMATS}. Received: format={format!r}. On the "
             f"{backend} backend these work: {supported_formats(backend)}"
         )
+    _check_keras_format(format, backend)
     if format not in supported_formats(backend):
         raise ValueError(
             f"`format={format!r}` is not exported on the {backend} backend (not with dynamic "
@@ -152,6 +165,20 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
     return path
 
 
+def _check_keras_format(format, backend):
+    """One clear `ValueError` when Keras' exporter for `format` needs a package
+    that is not installed (Keras would fail deep in its export otherwise)."""
+    import importlib.util
+
+    module, package = KERAS_EXPORT_PACKAGES.get((format, backend), (None, None))
+    if module and importlib.util.find_spec(module) is None:
+        raise ValueError(
+            f"`format={format!r}` needs the `{package}` package on the {backend} backend, "
+            f"and it is not installed: pip install {package}. Or export with format='onnx' "
+            f"(served by keras_transfer_runtime). Received: format={format!r}"
+        )
+
+
 def _check_installed(packages):
     import importlib.util
 
@@ -168,17 +195,12 @@ def _describe(model):
     import keras
 
     import keras_transfer
-    from keras_transfer import data
     from keras_transfer.fast_tokenizer import FastTokenizer, special_ids
     from keras_transfer.models.base import TransferModel
 
     name = type(model).__name__
     if hasattr(model, "tag_names"):
-        raise ValueError(
-            "`model` is a token classifier (one tag per word): its export is not supported "
-            "(the runtime would have to map sub-word tokens back to words). Export a "
-            f"TransformerClassifier or MultiTaskClassifier. Received: model of type {name}"
-        )
+        return _describe_tagger(model)
     if not isinstance(model, TransferModel) or not model.tokenizes_texts:
         raise ValueError(
             "`model` must be a keras_transfer TransformerClassifier or MultiTaskClassifier "
@@ -202,7 +224,6 @@ def _describe(model):
         "model": name,
         "name": model.name,
         "max_length": int(preprocessor.sequence_length),
-        "length_buckets": data.bucket_lengths(preprocessor.sequence_length),
         "pooling": getattr(model, "pooling", None),
         "strategy": getattr(model, "strategy", None),
         "input_names": inputs,
@@ -227,6 +248,47 @@ def _describe(model):
         config["labels_saved"] = bool(labels)
         config["output_names"] = ["probabilities"]
     return config, tokenizer._reference_tokenizer.to_str()
+
+
+def _describe_tagger(model):
+    """`_describe` for a `TokenClassifier`: its tags and how its words become
+    tokens (the Hugging Face tokenizer reading pre-split words, each word
+    tagged at its first sub-token), for `keras_transfer_runtime.TokenPredictor`."""
+    import keras
+
+    import keras_transfer
+
+    preprocessor = model.preprocessor
+    reference = preprocessor._reference_tokenizer()
+    if reference is None:
+        raise ValueError(
+            "`model`'s tokenizer has no Hugging Face `tokenizers` equivalent, so the runtime "
+            f"could not split words as the model does. Received: model {model.name!r} with a "
+            f"{type(preprocessor.tokenizer).__name__}"
+        )
+    start, end, pad, unknown = preprocessor.special_ids()
+    config = {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "model": type(model).__name__,
+        "name": model.name,
+        "task": "token_classification",
+        "tags": list(model.tag_names),
+        "word_alignment": "first_sub_token",
+        "max_length": int(preprocessor.sequence_length),
+        "strategy": getattr(model, "strategy", None),
+        "input_names": list(model.backbone.input),
+        "output_names": ["probabilities"],
+        "special_tokens": {
+            "start": int(start),
+            "end": int(end),
+            "pad": int(pad),
+            "unknown": int(unknown),
+        },
+        "toolkit_version": keras_transfer.__version__,
+        "keras_version": keras.version(),
+    }
+    return config, reference.to_str()
 
 
 def _export_onnx(model, file, config):
@@ -264,6 +326,8 @@ def onnx_from_torch_model(model, file, input_names, output_names):
     """
     import torch
 
+    from keras_transfer.onnx_graph import einsum_to_matmul
+
     class _Graph(torch.nn.Module):
         def __init__(self, wrapped):
             super().__init__()
@@ -300,6 +364,7 @@ def onnx_from_torch_model(model, file, input_names, output_names):
         )
         program.optimize()
         program.save(file)
+    einsum_to_matmul(file)
 
 
 def _export_keras(model, folder, format, config):

@@ -9,6 +9,8 @@ Example:
 >>> from keras_transfer_runtime import Predictor   # doctest: +SKIP
 >>> Predictor("exported").predict("A great film")  # doctest: +SKIP
 {'label': 'positive', 'probabilities': {'negative': 0.08, 'positive': 0.92}}
+
+An exported `TokenClassifier` is served by `TokenPredictor`: one tag per word.
 """
 
 from keras_transfer_runtime.predictor import (
@@ -17,5 +19,6 @@ from keras_transfer_runtime.predictor import (
     Predictor,
     is_export,
 )
+from keras_transfer_runtime.token_predictor import TokenPredictor
 
-__all__ = ["EXPORT_FORMAT", "PredictionError", "Predictor", "is_export"]
+__all__ = ["EXPORT_FORMAT", "PredictionError", "Predictor", "TokenPredictor", "is_export"]

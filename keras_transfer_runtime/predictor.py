@@ -38,10 +38,11 @@ class Predictor:
     once, predicting label names as `keras_transfer.Predictor` does.
 
     Texts are tokenized with the folder's `tokenizer.json` (Hugging Face's
-    `tokenizers`), truncated to the model's `max_length` tokens, grouped by
-    length and padded per batch to the smallest length bucket that holds the
-    batch's longest text (padding is masked, so the probabilities are those of
-    full padding), and run through an `onnxruntime` session.
+    `tokenizers`), truncated to the model's `max_length` tokens, sorted by
+    length, batched (at most `batch_size` texts of similar lengths, see
+    `length_batches`), padded per batch to the batch's longest text (padding is masked,
+    so the probabilities are those of full padding; onnxruntime runs any
+    length without recompiling), and run through an `onnxruntime` session.
 
     Args:
         path: the exported folder.
@@ -60,53 +61,12 @@ class Predictor:
     """
 
     def __init__(self, path, precision=None, threads=None):
-        if not isinstance(path, (str, os.PathLike)):
-            raise ValueError(f"`path` must be an exported folder. Received: path={path!r}")
-        self.path = os.fspath(path)
-        if not is_export(self.path):
+        _open_export(self, path, precision, threads)
+        if self.config.get("task") == "token_classification":
             raise ValueError(
-                "`path` must be a folder written by `keras_transfer.export` (with its "
-                f"config.json). Received: path={self.path!r}"
+                "`path` holds a token classifier (one tag per word): serve it with "
+                f"`keras_transfer_runtime.TokenPredictor`. Received: path={self.path!r}"
             )
-        with open(os.path.join(self.path, CONFIG_FILE), encoding="utf-8") as f:
-            self.config = json.load(f)
-        if self.config.get("graph_format") != "onnx":
-            raise ValueError(
-                "The runtime serves ONNX exports; this folder holds a "
-                f"{self.config.get('graph_format')!r} graph. Export with format='onnx'. "
-                f"Received: path={self.path!r}"
-            )
-        graphs = self.config["graphs"]
-        if precision not in PRECISIONS or (precision is not None and precision not in graphs):
-            raise ValueError(
-                f"`precision` must be None or one of {sorted(graphs)} (what the folder holds). "
-                f"Received: precision={precision!r}"
-            )
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)):
-            raise ValueError(f"`threads` must be a positive int. Received: threads={threads!r}")
-        if threads is not None and threads < 1:
-            raise ValueError(f"`threads` must be a positive int. Received: threads={threads!r}")
-        self.precision = precision or (
-            "int8" if graphs.get("int8") == self.config["graph"] else "float32"
-        )
-        from tokenizers import Tokenizer
-
-        self.tokenizer = Tokenizer.from_file(os.path.join(self.path, TOKENIZER_FILE))
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        if threads is not None:
-            options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(
-            os.path.join(self.path, graphs[self.precision]),
-            options,
-            providers=["CPUExecutionProvider"],
-        )
-        self._input_types = {i.name: _numpy_type(i.type) for i in self.session.get_inputs()}
-        self.max_length = int(self.config["max_length"])
-        self.buckets = [int(b) for b in self.config["length_buckets"]]
         self.multi_task = self.config.get("task") == "multi_task_classification"
         if self.multi_task:
             self.label_names = {t: list(n) for t, n in self.config["tasks"].items()}
@@ -163,9 +123,8 @@ class Predictor:
         lengths = tokens.pop("lengths")
         order = np.argsort(lengths, kind="stable")
         outputs = []
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            length = min(b for b in self.buckets if b >= lengths[rows].max())
+        for rows in length_batches(lengths, order, batch_size):
+            length = lengths[rows].max()
             feed = {
                 name: tokens[name][rows, :length].astype(dtype)
                 for name, dtype in self._input_types.items()
@@ -211,6 +170,77 @@ class Predictor:
     def predict(self, text):
         """Predict one text: `{"label": str, "probabilities": {label: float}}`."""
         return self.predict_batch([check_text(text)])[0]
+
+
+def length_batches(lengths, order, batch_size, waste=0.25):
+    """`order` (row indices sorted by length) cut into batches of at most
+    `batch_size` rows, each closed before padding to its longest row would
+    add more than `waste` of its real tokens: on a CPU, padding costs as much
+    as text, and a smaller batch costs little more per row."""
+    batches, rows, total = [], [], 0
+    for row in order:
+        longest = lengths[row]  # sorted: the new row is the batch's longest
+        padded = longest * (len(rows) + 1)
+        if rows and (len(rows) == batch_size or padded > (1 + waste) * (total + longest)):
+            batches.append(np.asarray(rows))
+            rows, total = [], 0
+        rows.append(row)
+        total += longest
+    return batches + ([np.asarray(rows)] if rows else [])
+
+
+def _open_export(predictor, path, precision, threads):
+    """Set `predictor`'s path, config, precision, tokenizer, onnxruntime
+    session, input types and max length from an exported folder."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"`path` must be an exported folder. Received: path={path!r}")
+    predictor.path = os.fspath(path)
+    if not is_export(predictor.path):
+        raise ValueError(
+            "`path` must be a folder written by `keras_transfer.export` (with its "
+            f"config.json). Received: path={predictor.path!r}"
+        )
+    with open(os.path.join(predictor.path, CONFIG_FILE), encoding="utf-8") as f:
+        predictor.config = json.load(f)
+    if predictor.config.get("graph_format") != "onnx":
+        raise ValueError(
+            "The runtime serves ONNX exports; this folder holds a "
+            f"{predictor.config.get('graph_format')!r} graph. Export with format='onnx'. "
+            f"Received: path={predictor.path!r}"
+        )
+    graphs = predictor.config["graphs"]
+    if precision not in PRECISIONS or (precision is not None and precision not in graphs):
+        raise ValueError(
+            f"`precision` must be None or one of {sorted(graphs)} (what the folder holds). "
+            f"Received: precision={precision!r}"
+        )
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)):
+        raise ValueError(f"`threads` must be a positive int. Received: threads={threads!r}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"`threads` must be a positive int. Received: threads={threads!r}")
+    predictor.precision = precision or (
+        "int8" if graphs.get("int8") == predictor.config["graph"] else "float32"
+    )
+    from tokenizers import Tokenizer
+
+    predictor.tokenizer = Tokenizer.from_file(os.path.join(predictor.path, TOKENIZER_FILE))
+    predictor.tokenizer.no_padding()
+    predictor.tokenizer.no_truncation()
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    # Idle threads sleep instead of spinning: on shared cores spinning threads take time
+    # from the working ones (single-text latency doubled on two busy cores).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    predictor.session = onnxruntime.InferenceSession(
+        os.path.join(predictor.path, graphs[predictor.precision]),
+        options,
+        providers=["CPUExecutionProvider"],
+    )
+    predictor._input_types = {i.name: _numpy_type(i.type) for i in predictor.session.get_inputs()}
+    predictor.max_length = int(predictor.config["max_length"])
 
 
 def check_text(text):

@@ -11,10 +11,13 @@ import pytest
 
 import keras_transfer as kt
 from keras_transfer.exporting import supported_formats
+from tests import token_classifier_test as tagging
 from tests.helpers import sentiment_texts
 
 LABELS = ["negative", "positive"]
-# Short and long texts: batches padded to more than one length bucket (16, 32).
+TAGS = tagging.TAGS
+tagger_preset = tagging.ner_preset  # the fixture: a tiny BERT tagger's preset
+# Short and long texts: batches padded to different lengths, some truncated to 32 tokens.
 TEXTS = sentiment_texts(12, seed=3)[0] + ["good " * 20, "the film was awful " * 10]
 
 
@@ -61,7 +64,6 @@ def test_onnx_folder_describes_itself_and_matches_keras(fitted, onnx_folder):
     with open(os.path.join(onnx_folder, "config.json")) as f:
         config = json.load(f)
     assert config["labels"] == LABELS and config["max_length"] == 32
-    assert config["length_buckets"] == [16, 32]
     assert config["task"] == "text_classification" and config["pooling"] == "cls"
     assert config["input_names"] == list(fitted.backbone.input)
     assert config["toolkit_version"] == kt.__version__
@@ -109,11 +111,10 @@ def test_runtime_predictor_answers_as_kt_predictor(fitted, onnx_folder, tmp_path
         runtime.predict_batch("one text")
 
 
-def test_runtime_imports_no_framework(onnx_folder):
-    code = (
-        "import sys\n"
-        "from keras_transfer_runtime import Predictor\n"
-        f"print(Predictor({onnx_folder!r}).predict('a great film')['label'])\n"
+def _run_without_frameworks(code):
+    """stdout of `code` run in a fresh process that fails if it imported a framework."""
+    code += (
+        "\nimport sys\n"
         "heavy = {'tensorflow', 'jax', 'torch', 'keras', 'keras_hub', 'keras_transfer'}\n"
         "loaded = sorted(heavy & {m.split('.')[0] for m in sys.modules})\n"
         "sys.exit(f'imported {loaded}' if loaded else 0)\n"
@@ -124,7 +125,15 @@ def test_runtime_imports_no_framework(onnx_folder):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() in LABELS
+    return done.stdout
+
+
+def test_runtime_imports_no_framework(onnx_folder):
+    out = _run_without_frameworks(
+        "from keras_transfer_runtime import Predictor\n"
+        f"print(Predictor({onnx_folder!r}).predict('a great film')['label'])"
+    )
+    assert out.strip() in LABELS
 
 
 def test_int8_graph_runs_and_stays_close(onnx_folder):
@@ -189,6 +198,27 @@ def test_multi_task_lora_export(tiny_preset, tmp_path):
     assert list(answer["topic"]["probabilities"]) == ["LABEL_0", "LABEL_1", "LABEL_2"]
 
 
+def test_formats_that_need_a_missing_package_say_which(fitted, tmp_path, monkeypatch):
+    import importlib.util
+
+    backend = keras.config.backend()
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("openvino", "litert_torch") else find_spec(name, *a),
+    )
+    with pytest.raises(ValueError, match="needs the `openvino` package.*pip install openvino"):
+        kt.export(fitted, str(tmp_path / "a"), format="openvino")
+    if backend == "torch":
+        with pytest.raises(ValueError, match="`litert-torch` package.*pip install litert-torch"):
+            kt.export(fitted, str(tmp_path / "a"), format="litert")
+    else:  # TensorFlow's own converter (no package to add), or no LiteRT export at all (JAX)
+        with pytest.raises(ValueError, match=f"format='litert'.* not exported on the {backend}"):
+            kt.export(fitted, str(tmp_path / "a"), format="litert")
+    assert not os.path.exists(tmp_path / "a")
+
+
 def test_bad_format_quantization_and_models_are_refused(fitted, tiny_preset, tmp_path):
     backend = keras.config.backend()
     with pytest.raises(ValueError, match="`format` must be one of .*format='pickle'"):
@@ -201,11 +231,53 @@ def test_bad_format_quantization_and_models_are_refused(fitted, tiny_preset, tmp
         kt.export(fitted, str(tmp_path / "a"), format="tf_saved_model", quantize="int8")
     with pytest.raises(ValueError, match="type Sequential"):
         kt.export(keras.Sequential([keras.layers.Dense(2)]), str(tmp_path / "a"))
-    tagger = kt.TokenClassifier.from_preset(tiny_preset, tag_names=["O", "B-X", "I-X"])
-    with pytest.raises(ValueError, match="token classifier.*TokenClassifier"):
-        kt.export(tagger, str(tmp_path / "a"))
     assert not os.path.exists(tmp_path / "a")
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="path"):
         kt.export(fitted, str(tmp_path / "b"))
+
+
+def test_token_classifier_export_tags_words_as_keras(tagger_preset, tmp_path):
+    if keras.config.backend() != "torch":
+        pytest.skip("one ONNX export per backend in this file (see test_multi_task_lora_export)")
+    from keras_transfer_runtime import Predictor, TokenPredictor
+
+    keras.utils.set_random_seed(5)
+    model = kt.TokenClassifier.from_preset(tagger_preset, tag_names=TAGS, max_length=16)
+    words = [[str(w) for w in sentence] for sentence in tagging.ner_sentences(6, seed=1)[0]] + [
+        ["ada", "unbelievable", "zzqx", "paris"],  # a word in three sub-tokens, an unknown one
+        ["john", "lives", "in", "new", "york"] * 3,  # cut at 16 tokens: the rest is "O"
+        ["rome"],
+    ]
+    path = kt.export(model, str(tmp_path / "exported"))
+    with open(os.path.join(path, "config.json")) as f:
+        config = json.load(f)
+    assert config["task"] == "token_classification" and config["tags"] == TAGS
+    assert config["word_alignment"] == "first_sub_token"
+
+    tagger = TokenPredictor(path)
+    with pytest.warns(UserWarning, match="do not fit in max_length=16"):
+        expected = model.predict(words)
+    assert tagger.predict(words, batch_size=4) == expected
+    aligned = model.preprocessor.align(words)
+    inputs = {k: aligned[k] for k in ("token_ids", "padding_mask", "segment_ids")}
+    tokens = np.asarray(model.predict(inputs, verbose=0))
+    got = tagger.probabilities(words, batch_size=4)
+    for i, (starts, values) in enumerate(zip(aligned["starts"], got, strict=True)):
+        assert values.shape == (len(words[i]), len(TAGS))
+        kept = starts >= 0
+        np.testing.assert_allclose(values[kept], tokens[i][starts[kept]], atol=1e-4)
+        assert not values[~kept].any()
+    assert (aligned["starts"][-2] < 0).any()  # the long sentence was cut
+
+    out = _run_without_frameworks(
+        "import json\n"
+        "from keras_transfer_runtime import TokenPredictor\n"
+        f"print(json.dumps(TokenPredictor({path!r}).predict({words!r})))"
+    )
+    assert json.loads(out) == expected
+    with pytest.raises(ValueError, match="TokenPredictor"):
+        Predictor(path)
+    with pytest.raises(ValueError, match="one list of words per sentence"):
+        tagger.predict(["john lives in paris"])
