@@ -68,7 +68,7 @@ importlib.import_module("keras_transfer.compilation_cache").enable_compilation_c
 for _module in _SERIALIZABLE:
     importlib.import_module(_module)
 
-__version__ = "0.1.0"
+from keras_transfer.version import __version__ as __version__  # noqa: E402
 
 _LAZY = {
     "training_callbacks": "keras_transfer.callbacks",

@@ -194,9 +194,9 @@ def _describe(model):
     """The export's `config.json` (without the graph entries) and `tokenizer.json` text."""
     import keras
 
-    import keras_transfer
     from keras_transfer.fast_tokenizer import FastTokenizer, special_ids
     from keras_transfer.models.base import TransferModel
+    from keras_transfer.version import __version__
 
     name = type(model).__name__
     if hasattr(model, "tag_names"):
@@ -228,7 +228,7 @@ def _describe(model):
         "strategy": getattr(model, "strategy", None),
         "input_names": inputs,
         "special_tokens": {"start": int(start), "end": int(end), "pad": int(pad)},
-        "toolkit_version": keras_transfer.__version__,
+        "toolkit_version": __version__,
         "keras_version": keras.version(),
     }
     if hasattr(model, "tasks"):
@@ -256,10 +256,10 @@ def _describe_tagger(model):
     tagged at its first sub-token), for `keras_transfer_runtime.TokenPredictor`."""
     import keras
 
-    import keras_transfer
+    from keras_transfer.version import __version__
 
     preprocessor = model.preprocessor
-    reference = preprocessor._reference_tokenizer()
+    reference = preprocessor.reference_tokenizer()
     if reference is None:
         raise ValueError(
             "`model`'s tokenizer has no Hugging Face `tokenizers` equivalent, so the runtime "
@@ -285,7 +285,7 @@ def _describe_tagger(model):
             "pad": int(pad),
             "unknown": int(unknown),
         },
-        "toolkit_version": keras_transfer.__version__,
+        "toolkit_version": __version__,
         "keras_version": keras.version(),
     }
     return config, reference.to_str()

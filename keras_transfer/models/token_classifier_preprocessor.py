@@ -121,7 +121,7 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
         """Per sentence, the token ids of each word, from the model's Hugging
         Face tokenizer reading the words as pre-split (its own word ids), or
         from keras-hub's tokenizer word by word where there is none."""
-        reference = self._reference_tokenizer()
+        reference = self.reference_tokenizer()
         if reference is None:
             distinct = sorted({word for sentence in words for word in sentence})
             pieces = dict(
@@ -140,7 +140,10 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
             out.append(per_word)
         return out
 
-    def _reference_tokenizer(self):
+    def reference_tokenizer(self):
+        """Hugging Face's `tokenizers.Tokenizer` this preprocessor aligns words
+        with (the model folder's `tokenizer.json`, or the one Hugging Face
+        builds from the vocabulary); `keras_transfer.export` writes it."""
         from keras_transfer.families.tokenization import (
             HF_TOKENIZER_ATTRIBUTE,
             reference_tokenizer,
