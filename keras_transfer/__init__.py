@@ -97,6 +97,7 @@ _LAZY = {
     "FeatureCache": "keras_transfer.feature_cache",
     "FastTokenizer": "keras_transfer.fast_tokenizer",
     "Predictor": "keras_transfer.serving",
+    "TokenPredictor": "keras_transfer.serving",
     "export": "keras_transfer.exporting",
     "load_word_vectors": "keras_transfer.word_vectors",
     "ZeroShotClassifier": "keras_transfer.models.zero_shot_classifier",

@@ -335,8 +335,10 @@ def _train_parser(commands):
 def _predict_parser(commands):
     predict = commands.add_parser(
         "predict",
-        help="predict labels of texts with a saved model",
-        description="Load a saved .keras model and print one JSON line per text.",
+        help="predict labels of texts (or tag their words) with a saved model",
+        description="Load a saved .keras model or an exported folder and print one JSON line "
+        "per text: its label and probabilities, or for a token classifier its words, tags and "
+        "entities.",
     )
     predict.add_argument(
         "--model",
@@ -351,7 +353,8 @@ def _serve_parser(commands):
         "serve",
         help="serve a saved model over HTTP (FastAPI + uvicorn)",
         description="GET / (a page to try the model in), POST /predict {text}, POST "
-        "/predict_batch {texts}, GET /health, GET /info, GET /docs (the API page).",
+        "/predict_batch {texts} (a token classifier: POST /tag {text}, POST /tag_batch "
+        "{texts}), GET /health, GET /info, GET /docs (the API page).",
     )
     serve.add_argument(
         "--model",

@@ -19,7 +19,9 @@ def predict(args):
                 f"classify. Received: texts[{i}]={text!r}"
             )
     predictor = open_predictor(args.model)
-    for text, result in zip(args.texts, predictor.predict_batch(args.texts), strict=True):
+    tagging = predictor.info["task"] == "token_classification"
+    results = predictor.tag_batch(args.texts) if tagging else predictor.predict_batch(args.texts)
+    for text, result in zip(args.texts, results, strict=True):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
 
 

@@ -1,5 +1,6 @@
 """Load a saved model once and predict labels; serve it over HTTP with FastAPI."""
 
+import json
 import os
 import pathlib
 import zipfile
@@ -7,6 +8,7 @@ import zipfile
 import numpy as np
 
 from keras_transfer_runtime.predictor import PredictionError, check_text, check_texts, result
+from keras_transfer_runtime.tagging import tag_texts
 
 PAGE = pathlib.Path(__file__).with_name("serve_page.html")
 MAX_BATCH_SIZE = 64
@@ -89,8 +91,8 @@ class Predictor:
         if hasattr(self.model, "tag_names"):
             raise ValueError(
                 "The model is a token classifier (one tag per word); the predictor serves text "
-                "classifiers. Load it with keras.saving.load_model and call "
-                f"model.predict(list_of_word_lists). Received: path={self.path!r}"
+                "classifiers. Load it with `keras_transfer.TokenPredictor`. "
+                f"Received: path={self.path!r}"
             )
         from keras_transfer.models.base import TransferModel
 
@@ -113,6 +115,11 @@ class Predictor:
         return {
             "model": type(self.model).__name__,
             "name": self.model.name,
+            "task": (
+                "multi_task_classification"
+                if hasattr(self.model, "tasks")
+                else "text_classification"
+            ),
             "labels": list(self.label_names),
             "backend": keras.config.backend(),
             "strategy": getattr(self.model, "strategy", None),
@@ -155,10 +162,85 @@ class Predictor:
         return self.predict_batch([check_text(text)])[0]
 
 
+class TokenPredictor:
+    """A saved `keras_transfer.TokenClassifier`, loaded once, tagging words
+    and raw texts.
+
+    `predict(words)` is the model's own `predict` (one tag per word, for one
+    list of words per sentence). `tag(text)` and `tag_batch(texts)` split raw
+    texts into words and punctuation marks and answer, per text, its
+    `words`, their `tags` and the `entities` the tags make, with their
+    character spans (`keras_transfer_runtime.tagging.tag_texts`, as the
+    runtime's `TokenPredictor` for an exported folder).
+
+    Args:
+        path: a `.keras` file saved from a `TokenClassifier`.
+
+    Example:
+    >>> import keras_transfer as kt
+    >>> tagger = kt.TokenPredictor("tagger.keras")           # doctest: +SKIP
+    >>> tagger.tag("Ada Lovelace lived in London.")["entities"]  # doctest: +SKIP
+    [{'type': 'PER', 'text': 'Ada Lovelace', 'start': 0, 'end': 12},
+     {'type': 'LOC', 'text': 'London', 'start': 22, 'end': 28}]
+    """
+
+    def __init__(self, path):
+        import keras
+
+        self.model = load_model(path)
+        self.path = os.fspath(path)
+        if not hasattr(self.model, "tag_names"):
+            raise ValueError(
+                "The model is not a token classifier; serve a text classifier with "
+                f"`keras_transfer.Predictor`. Received: path={self.path!r} holding a "
+                f"{type(self.model).__name__}"
+            )
+        # Its `predict` answers tags, not probabilities: a broken model is refused here.
+        broken = [
+            w.path
+            for w in self.model.weights
+            if not np.isfinite(keras.ops.convert_to_numpy(w)).all()
+        ]
+        if broken:
+            raise ValueError(
+                f"The model's weights hold values that are not numbers (NaN or infinite), in "
+                f"{broken[:3]}; its tags cannot be trusted. Received: path={self.path!r}"
+            )
+        self.tag_names = list(self.model.tag_names)
+
+    @property
+    def info(self):
+        import keras
+
+        return {
+            "model": type(self.model).__name__,
+            "name": self.model.name,
+            "task": "token_classification",
+            "tags": self.tag_names,
+            "backend": keras.config.backend(),
+            "strategy": getattr(self.model, "strategy", None),
+            "path": self.path,
+        }
+
+    def predict(self, words, batch_size=32):
+        """One tag name per word, for a list of sentences (lists of words)."""
+        return self.model.predict(words, batch_size=batch_size)
+
+    def tag_batch(self, texts, batch_size=32):
+        """Tag raw texts: per text, `{"words": [...], "tags": [...], "entities":
+        [{"type", "text", "start", "end"}, ...]}` (empty list in, empty out)."""
+        return tag_texts(self.predict, texts, batch_size)
+
+    def tag(self, text):
+        """Tag one raw text (see `tag_batch`)."""
+        return self.tag_batch([check_text(text)])[0]
+
+
 def open_predictor(path):
-    """A predictor for `path`: `keras_transfer_runtime.Predictor` for a folder
-    written by `keras_transfer.export` (ONNX, no Keras at prediction time),
-    else `Predictor` for a saved `.keras` model.
+    """A predictor for `path`: for a folder written by `keras_transfer.export`,
+    `keras_transfer_runtime.Predictor` or `TokenPredictor` (ONNX, no Keras at
+    prediction time); for a saved `.keras` model, `Predictor` or, for a token
+    classifier, `TokenPredictor`.
 
     Example:
     >>> from keras_transfer.serving import open_predictor   # doctest: +SKIP
@@ -166,10 +248,22 @@ def open_predictor(path):
     'onnxruntime'
     """
     if isinstance(path, (str, os.PathLike)) and os.path.isdir(path):
-        from keras_transfer_runtime import Predictor as RuntimePredictor
+        import keras_transfer_runtime as runtime
 
-        return RuntimePredictor(path)  # refuses a folder that is not an export, saying so
-    return Predictor(path)
+        if runtime.export_task(path) == "token_classification":
+            return runtime.TokenPredictor(path)
+        return runtime.Predictor(path)  # refuses a folder that is not an export, saying so
+    return TokenPredictor(path) if _saved_class(path) == "TokenClassifier" else Predictor(path)
+
+
+def _saved_class(path):
+    """The class name in a `.keras` archive's config (None where it does not
+    read: loading it then says what is wrong)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json")).get("class_name")
+    except (OSError, ValueError, KeyError, AttributeError, TypeError, zipfile.BadZipFile):
+        return None
 
 
 def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEXT_CHARS):
@@ -177,14 +271,17 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     `keras_transfer.export` (served by `keras_transfer_runtime`).
 
     Endpoints: `GET /`, a page to try the model in (type or paste texts, see the label and a
-    bar per class; self-contained, it works offline); `POST /predict` `{"text": str}`; `POST
-    /predict_batch` `{"texts": [str, ...]}` (at most `max_batch_size`); `GET /health`; `GET
-    /info` (labels, backend, model name); `GET /docs`, FastAPI's API page. Invalid bodies
-    (missing, empty or blank text, wrong types, text that is not valid Unicode) get a 422, a
-    batch of more than `max_batch_size` texts or a text longer than `max_text_chars`
-    characters a 413; the answer says why and never echoes the input. A model that returns
-    probabilities that are not numbers gets a 500 that says so, never a 200 with null
-    probabilities.
+    bar per class, or the tagged words); `GET /health`; `GET /info` (the task, labels or tags,
+    backend, model name); `GET /docs`, FastAPI's API page. A text classifier answers `POST
+    /predict` `{"text": str}` and `POST /predict_batch` `{"texts": [str, ...]}` (at most
+    `max_batch_size`); a token classifier answers `POST /tag` and `POST /tag_batch` with the
+    same bodies: per text, its `words` (words and punctuation marks), their `tags` and the
+    `entities` they make, each with its `type`, `text` and `start` / `end` characters. The
+    other task's routes get a 404 that names the right ones. Invalid bodies (missing, empty or
+    blank text, wrong types, text that is not valid Unicode) get a 422, a batch of more than
+    `max_batch_size` texts or a text longer than `max_text_chars` characters a 413; the
+    answer says why and never echoes the input. A model that returns probabilities that are
+    not numbers gets a 500 that says so, never a 200 with null probabilities.
 
     Example:
     >>> from keras_transfer.serving import create_app   # doctest: +SKIP
@@ -194,10 +291,18 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
     from fastapi.responses import HTMLResponse
 
     predictor = open_predictor(model_path)
-    TextIn, TextsIn, Result, Predictions = _schemas(predictor, max_batch_size, max_text_chars)
+    TextIn, TextsIn = _request_schemas(max_batch_size, max_text_chars)
+    Result, Results = _answer_schemas(predictor)
     app = FastAPI(title="keras_transfer", description=f"Serving {predictor.info['name']}")
     app.state.predictor = predictor
     _error_handlers(app)
+    tagging = predictor.info["task"] == "token_classification"
+    one, many = (
+        (predictor.tag, predictor.tag_batch)
+        if tagging
+        else (predictor.predict, predictor.predict_batch)
+    )
+    route, other = ("/tag", "/predict") if tagging else ("/predict", "/tag")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page():
@@ -215,19 +320,37 @@ def create_app(model_path, max_batch_size=MAX_BATCH_SIZE, max_text_chars=MAX_TEX
             "max_text_chars": max_text_chars,
         }
 
-    @app.post("/predict", response_model=Result)
-    def predict(body: TextIn):
-        return predictor.predict(body.text)
+    @app.post(route, response_model=Result, name=route[1:])
+    def answer_one(body: TextIn):
+        return one(body.text)
 
-    @app.post("/predict_batch", response_model=Predictions)
-    def predict_batch(body: TextsIn):
-        return {"predictions": predictor.predict_batch(body.texts)}
+    @app.post(f"{route}_batch", response_model=Results, name=f"{route[1:]}_batch")
+    def answer_batch(body: TextsIn):
+        return {"predictions": many(body.texts)}
 
+    _wrong_task_routes(app, other, route, tagging)
     return app
 
 
-def _schemas(predictor, max_batch_size, max_text_chars):
-    """The request and answer models: (TextIn, TextsIn, Result, Predictions)."""
+def _wrong_task_routes(app, other, route, tagging):
+    """`other` and `{other}_batch` answer a 404 that names the routes this model answers."""
+    from fastapi.responses import JSONResponse
+
+    served = "a token classifier (one tag per word)" if tagging else "a text classifier"
+    message = (
+        f'This server serves {served}: POST {route} {{"text": ...}} or {route}_batch '
+        f'{{"texts": [...]}}. {other} and {other}_batch answer '
+        f"{'text classifiers' if tagging else 'token classifiers'}."
+    )
+    for path in (other, f"{other}_batch"):
+
+        @app.post(path, include_in_schema=False)
+        def wrong_task():
+            return JSONResponse({"detail": message}, status_code=404)
+
+
+def _request_schemas(max_batch_size, max_text_chars):
+    """The request bodies: (TextIn, TextsIn)."""
     from typing import Annotated
 
     from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -255,17 +378,39 @@ def _schemas(predictor, max_batch_size, max_text_chars):
         model_config = ConfigDict(extra="forbid", strict=True)
         texts: Annotated[list[Text], Field(min_length=1, max_length=max_batch_size)]
 
+    return TextIn, TextsIn
+
+
+def _answer_schemas(predictor):
+    """The answers: (Result, Results), one text's and a batch's."""
+    from pydantic import BaseModel
+
     class Prediction(BaseModel):
         label: str
         probabilities: dict[str, float]
 
-    # An exported multi-task model answers one prediction per task.
-    Result = dict[str, Prediction] if getattr(predictor, "multi_task", False) else Prediction
+    class Entity(BaseModel):
+        type: str
+        text: str
+        start: int
+        end: int
 
-    class Predictions(BaseModel):
+    class Tagged(BaseModel):
+        words: list[str]
+        tags: list[str]
+        entities: list[Entity]
+
+    task = predictor.info["task"]
+    # An exported multi-task model answers one prediction per task.
+    Result = {
+        "token_classification": Tagged,
+        "multi_task_classification": dict[str, Prediction],
+    }.get(task, Prediction)
+
+    class Results(BaseModel):
         predictions: list[Result]
 
-    return TextIn, TextsIn, Result, Predictions
+    return Result, Results
 
 
 def _error_handlers(app):

@@ -10,15 +10,24 @@ Example:
 >>> Predictor("exported").predict("A great film")  # doctest: +SKIP
 {'label': 'positive', 'probabilities': {'negative': 0.08, 'positive': 0.92}}
 
-An exported `TokenClassifier` is served by `TokenPredictor`: one tag per word.
+An exported `TokenClassifier` is served by `TokenPredictor`: one tag per word,
+or per raw text its words, tags and entities (`TokenPredictor.tag`).
 """
 
 from keras_transfer_runtime.predictor import (
     EXPORT_FORMAT,
     PredictionError,
     Predictor,
+    export_task,
     is_export,
 )
 from keras_transfer_runtime.token_predictor import TokenPredictor
 
-__all__ = ["EXPORT_FORMAT", "PredictionError", "Predictor", "TokenPredictor", "is_export"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "PredictionError",
+    "Predictor",
+    "TokenPredictor",
+    "export_task",
+    "is_export",
+]

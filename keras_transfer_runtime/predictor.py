@@ -23,14 +23,31 @@ def is_export(path):
     >>> is_export("model.keras")
     False
     """
+    return _export_config(path) is not None
+
+
+def export_task(path):
+    """The task of a folder written by `keras_transfer.export`
+    (`"text_classification"`, `"multi_task_classification"` or
+    `"token_classification"`); None for any other path.
+
+    Example:
+    >>> export_task("model.keras") is None
+    True
+    """
+    return (_export_config(path) or {}).get("task")
+
+
+def _export_config(path):
     config = os.path.join(os.fspath(path), CONFIG_FILE)
     if not os.path.isfile(config):
-        return False
+        return None
     try:
         with open(config, encoding="utf-8") as f:
-            return json.load(f).get("format") == EXPORT_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+            config = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) and config.get("format") == EXPORT_FORMAT else None
 
 
 class Predictor:
@@ -80,6 +97,7 @@ class Predictor:
         return {
             "model": self.config.get("model"),
             "name": self.config.get("name"),
+            "task": self.config.get("task"),
             "labels": self.label_names,
             "backend": "onnxruntime",
             "precision": self.precision,

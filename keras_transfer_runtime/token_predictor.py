@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from keras_transfer_runtime.predictor import PredictionError, _open_export, length_batches
+from keras_transfer_runtime.predictor import (
+    PredictionError,
+    _open_export,
+    check_text,
+    length_batches,
+)
+from keras_transfer_runtime.tagging import tag_texts
 
 
 class TokenPredictor:
@@ -24,10 +30,18 @@ class TokenPredictor:
             `quantize="int8"`); default: the folder's default graph.
         threads: onnxruntime intra-op threads (default: onnxruntime's).
 
+    `tag(text)` and `tag_batch(texts)` tag raw texts: each is split into
+    words and punctuation marks (`keras_transfer_runtime.tagging.split_words`)
+    and answers its `words`, their `tags` and the `entities` the tags make,
+    with their character spans (`keras_transfer_runtime.tagging.tag_texts`).
+
     Example:
     >>> from keras_transfer_runtime import TokenPredictor        # doctest: +SKIP
-    >>> TokenPredictor("exported").predict([["Ada", "Lovelace", "wrote"]])  # doctest: +SKIP
+    >>> tagger = TokenPredictor("exported")                      # doctest: +SKIP
+    >>> tagger.predict([["Ada", "Lovelace", "wrote"]])           # doctest: +SKIP
     [['B-PER', 'I-PER', 'O']]
+    >>> tagger.tag("Ada Lovelace wrote.")["entities"]            # doctest: +SKIP
+    [{'type': 'PER', 'text': 'Ada Lovelace', 'start': 0, 'end': 12}]
     """
 
     def __init__(self, path, precision=None, threads=None):
@@ -40,6 +54,19 @@ class TokenPredictor:
         self.tag_names = list(self.config["tags"])
         names = self.tag_names
         self.outside = names.index("O") if "O" in names else 0
+
+    @property
+    def info(self):
+        return {
+            "model": self.config.get("model"),
+            "name": self.config.get("name"),
+            "task": "token_classification",
+            "tags": self.tag_names,
+            "backend": "onnxruntime",
+            "precision": self.precision,
+            "strategy": self.config.get("strategy"),
+            "path": self.path,
+        }
 
     def align(self, words):
         """Token arrays for `words` (one list of words per sentence), padded
@@ -114,6 +141,15 @@ class TokenPredictor:
             ids = np.where(values.any(axis=1), values.argmax(axis=1), self.outside)
             tagged.append([self.tag_names[i] for i in ids])
         return tagged
+
+    def tag_batch(self, texts, batch_size=32):
+        """Tag raw texts: per text, `{"words": [...], "tags": [...], "entities":
+        [{"type", "text", "start", "end"}, ...]}` (empty list in, empty out)."""
+        return tag_texts(self.predict, texts, batch_size)
+
+    def tag(self, text):
+        """Tag one raw text (see `tag_batch`)."""
+        return self.tag_batch([check_text(text)])[0]
 
 
 def check_word_lists(words):

@@ -238,19 +238,25 @@ def test_bad_format_quantization_and_models_are_refused(fitted, tiny_preset, tmp
         kt.export(fitted, str(tmp_path / "b"))
 
 
-def test_token_classifier_export_tags_words_as_keras(tagger_preset, tmp_path):
+@pytest.fixture(scope="module")
+def exported_tagger(tagger_preset, tmp_path_factory):
+    """A tiny (untrained) tagger and its ONNX export."""
     if keras.config.backend() != "torch":
         pytest.skip("one ONNX export per backend in this file (see test_multi_task_lora_export)")
-    from keras_transfer_runtime import Predictor, TokenPredictor
-
     keras.utils.set_random_seed(5)
     model = kt.TokenClassifier.from_preset(tagger_preset, tag_names=TAGS, max_length=16)
+    return model, kt.export(model, str(tmp_path_factory.mktemp("tagger") / "exported"))
+
+
+def test_token_classifier_export_tags_words_as_keras(exported_tagger):
+    from keras_transfer_runtime import Predictor, TokenPredictor
+
+    model, path = exported_tagger
     words = [[str(w) for w in sentence] for sentence in tagging.ner_sentences(6, seed=1)[0]] + [
         ["ada", "unbelievable", "zzqx", "paris"],  # a word in three sub-tokens, an unknown one
         ["john", "lives", "in", "new", "york"] * 3,  # cut at 16 tokens: the rest is "O"
         ["rome"],
     ]
-    path = kt.export(model, str(tmp_path / "exported"))
     with open(os.path.join(path, "config.json")) as f:
         config = json.load(f)
     assert config["task"] == "token_classification" and config["tags"] == TAGS
@@ -274,10 +280,36 @@ def test_token_classifier_export_tags_words_as_keras(tagger_preset, tmp_path):
     out = _run_without_frameworks(
         "import json\n"
         "from keras_transfer_runtime import TokenPredictor\n"
-        f"print(json.dumps(TokenPredictor({path!r}).predict({words!r})))"
+        f"tagger = TokenPredictor({path!r})\n"
+        f"print(json.dumps([tagger.predict({words!r}), tagger.tag('John lives in Paris.')]))"
     )
-    assert json.loads(out) == expected
+    tags, tagged = json.loads(out)
+    assert tags == expected
+    assert tagged["words"] == ["John", "lives", "in", "Paris", "."]
+    assert tagged["tags"] == model.predict([tagged["words"]])[0]
     with pytest.raises(ValueError, match="TokenPredictor"):
         Predictor(path)
     with pytest.raises(ValueError, match="one list of words per sentence"):
         tagger.predict(["john lives in paris"])
+
+
+def test_serve_tags_texts_with_the_runtime(exported_tagger, capsys):
+    from fastapi.testclient import TestClient
+
+    from keras_transfer.__main__ import main
+    from keras_transfer.serving import create_app
+    from keras_transfer_runtime.tagging import tag_texts
+
+    model, path = exported_tagger
+    texts = ["Ada Lovelace visited Paris, then London.", "the city of rome and mary today " * 3]
+    with pytest.warns(UserWarning, match="do not fit"):  # the second text is cut at 16 tokens
+        expected = tag_texts(model.predict, texts)
+    client = TestClient(create_app(path))
+    info = client.get("/info").json()
+    assert info["task"] == "token_classification" and info["backend"] == "onnxruntime"
+    assert client.post("/tag_batch", json={"texts": texts}).json() == {"predictions": expected}
+    assert client.post("/tag", json={"text": texts[0]}).json() == expected[0]
+    answer = client.post("/predict", json={"text": texts[0]})
+    assert answer.status_code == 404 and "POST /tag" in answer.json()["detail"]
+    assert main(["predict", "--model", path, texts[0]]) == 0
+    assert json.loads(capsys.readouterr().out) == {"text": texts[0], **expected[0]}
