@@ -17,7 +17,11 @@ test split, in one run:
 - the peak RSS of a fresh process that loads each predictor and predicts
   one text;
 - accuracy and macro F1 of the Keras model and of the float32 and int8 ONNX
-  graphs.
+  graphs;
+- the install size of the runtime's environment against the training stack's
+  (`--install-size` prints only these, in seconds): the files, as installed
+  in this environment (each distribution's RECORD), of the distributions a
+  `pip install` of each would bring (their requirements, transitively).
 
 Runs on the backend Keras is set to (PyTorch by default: the ONNX export is
 then in-process).
@@ -59,6 +63,106 @@ with open("/proc/self/status") as f:
     peak_kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 print(peak_kb / 1024, seconds)
 """
+
+
+# What each environment is: the distributions a `pip install` of these names brings.
+ENVIRONMENTS = {
+    "runtime (keras_transfer[runtime]: numpy, tokenizers, onnxruntime)": "runtime",
+    "runtime + HTTP server (fastapi, uvicorn)": "runtime+serve",
+    "training stack (tensorflow, tensorflow-text, jax, jaxlib, torch, keras, keras-hub)": [
+        "tensorflow",
+        "tensorflow-text",
+        "jax",
+        "jaxlib",
+        "torch",
+        "keras",
+        "keras-hub",
+    ],
+    "keras_transfer with all its dependencies": "project",
+}
+
+
+def _project_requirements():
+    """pyproject.toml's dependencies and optional groups: {None: [...], "runtime": [...]}."""
+    import tomllib
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)["project"]
+    return {None: project["dependencies"], **project["optional-dependencies"]}
+
+
+def installed_mb(requirements):
+    """The bytes of the installed files ({distribution: bytes}) of the distributions
+    `requirements` name and of everything they require in turn (markers evaluated
+    here, extras followed), and the names of those not installed."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    sizes, missing, expanded = {}, set(), set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        key = (name, frozenset(requirement.extras))
+        if key in expanded or name in missing:
+            continue
+        expanded.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            missing.add(name)
+            continue
+        if name not in sizes:
+            paths = (dist.locate_file(f) for f in dist.files or ())
+            sizes[name] = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
+        for line in dist.requires or ():
+            needed = Requirement(line)
+            extras = [""] + sorted(requirement.extras)
+            if needed.marker is None or any(needed.marker.evaluate({"extra": e}) for e in extras):
+                todo.append(needed)
+    return sizes, sorted(missing)
+
+
+def install_sizes():
+    """{environment: {"mb", "distributions", "not_installed"}} for `ENVIRONMENTS`, and the
+    toolkit's own two packages (source files, no caches)."""
+    groups = _project_requirements()
+    named = {
+        "runtime": groups["runtime"],
+        "runtime+serve": groups["runtime"] + ["fastapi", "uvicorn"],
+        "project": groups[None],
+    }
+    results = {}
+    for environment, requirements in ENVIRONMENTS.items():
+        if isinstance(requirements, str):
+            requirements = named[requirements]
+        sizes, missing = installed_mb(requirements)
+        largest = sorted(sizes, key=sizes.get, reverse=True)[:4]
+        results[environment] = {
+            "mb": round(sum(sizes.values()) / 2**20),
+            "distributions": len(sizes),
+            "largest": {name: round(sizes[name] / 2**20) for name in largest},
+            "not_installed": missing,
+        }
+    for package in ("keras_transfer_runtime", "keras_transfer"):
+        total = 0
+        for folder, dirs, files in os.walk(os.path.join(ROOT, package)):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+        results[f"the {package} package itself"] = {"mb": round(total / 2**20, 2)}
+    return results
+
+
+def print_install_sizes(sizes):
+    print("\n| environment | installed MB | distributions | largest (MB) |")
+    print("|---|---|---|---|")
+    for name, row in sizes.items():
+        missing = ", ".join(row.get("not_installed", ()))
+        name += f" (not installed here: {missing})" if missing else ""
+        largest = ", ".join(f"{d} {mb:,}" for d, mb in row.get("largest", {}).items())
+        print(f"| {name} | {row['mb']:,} | {row.get('distributions', '—')} | {largest or '—'} |")
 
 
 def median_ms(call, texts):
@@ -129,7 +233,15 @@ def main():
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--latency-texts", type=int, default=50)
     parser.add_argument("--out", help="also write the results as JSON here")
+    parser.add_argument(
+        "--install-size", action="store_true", help="print the install sizes only (seconds)"
+    )
     args = parser.parse_args()
+    if args.install_size:
+        sizes = install_sizes()
+        print(json.dumps(sizes, indent=2))
+        print_install_sizes(sizes)
+        return
 
     import keras
 
@@ -206,6 +318,7 @@ def main():
         "export_s": round(export_s, 1),
         "sizes_mb": sizes,
         "predictors": rows,
+        "install_sizes": install_sizes(),
     }
     print(json.dumps(results, indent=2))
     columns = ["texts_per_s", "latency_ms", "accuracy", "macro_f1", "peak_rss_mb"]
@@ -213,6 +326,7 @@ def main():
     print("|---|" + "---|" * len(columns))
     for name, row in rows.items():
         print(f"| {name} | " + " | ".join(str(row.get(c, "—")) for c in columns) + " |")
+    print_install_sizes(results["install_sizes"])
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=2)
