@@ -10,7 +10,7 @@ import pytest
 import keras_transfer as kt
 from keras_transfer_runtime.tagging import entity_spans, split_words
 from tests import token_classifier_test as tagging
-from tests.helpers import sentiment_texts, tiny_vectors
+from tests.helpers import tiny_vectors
 
 TAGS = tagging.TAGS
 ner_preset = tagging.ner_preset  # the fixture: a tiny BERT tagger's preset
@@ -21,7 +21,7 @@ LONG = "the city of rome and mary today " * 4  # cut at max_length=16 tokens: th
 @pytest.fixture(scope="module")
 def saved(ner_preset, tmp_path_factory):
     """A tiny tagger (its head fitted on cached encoder features: seconds) and a text
-    classifier, saved. The exported tagger is served in tests/export_test.py."""
+    classifier (untrained), saved. The exported tagger is served in tests/export_test.py."""
     folder = tmp_path_factory.mktemp("serve_tagging")
     keras.utils.set_random_seed(3)
     model = kt.TokenClassifier.from_preset(
@@ -33,9 +33,8 @@ def saved(ner_preset, tmp_path_factory):
     paths = {"tagger": str(folder / "tagger.keras"), "classifier": str(folder / "classifier.keras")}
     model.save(paths["tagger"])
     classifier = kt.EmbeddingClassifier.from_word_vectors(tiny_vectors(), max_length=8)
-    classifier.fit(*sentiment_texts(8), epochs=1, verbose=0, log_root=str(folder / "logs"))
-    classifier.save(paths["classifier"])
-    return model, paths
+    classifier.save(paths["classifier"])  # untrained: it only has to answer
+    return {"tagger": model, "classifier": classifier}, paths
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +50,11 @@ def clients(saved):
     }
 
 
-def test_tag_answers_words_tags_and_entities(saved, clients):
-    model, paths = saved
+def test_tag_answers_words_tags_and_entities(clients):
+    tagger = clients["tagger"].app.state.predictor  # its compiled functions serve the requests too
     words, _ = split_words(LONG)
     with pytest.warns(UserWarning, match="do not fit"):
-        long_tags = model.predict([words])[0]
+        long_tags = tagger.predict([words])[0]
     expected = [
         {
             "words": ["John", "lives", "in", "Paris", "."],
@@ -80,9 +79,9 @@ def test_tag_answers_words_tags_and_entities(saved, clients):
     assert info["task"] == "token_classification" and info["tags"] == TAGS
     assert info["backend"] == keras.config.backend() and info["max_batch_size"] == 3
     assert client.post("/tag", json={"text": TEXT}).json() == expected[0]
-    answer = client.post("/tag_batch", json={"texts": [TEXT, LONG]})
+    with pytest.warns(UserWarning, match="do not fit"):
+        answer = client.post("/tag_batch", json={"texts": [TEXT, LONG]})
     assert answer.status_code == 200 and answer.json() == {"predictions": expected}
-    tagger = kt.TokenPredictor(paths["tagger"])
     assert tagger.tag_batch([]) == [] and tagger.tag(TEXT) == expected[0]
 
 
@@ -119,11 +118,16 @@ def test_bad_tag_bodies_get_4xx(clients, path, body, status, match):
     assert answer.status_code == status and match in answer.text and len(answer.content) < 2000
 
 
-def test_cli_predict_tags_texts(saved, capsys):
+def test_cli_predict_tags_texts(saved, clients, capsys, monkeypatch):
+    from keras_transfer import serving
     from keras_transfer.__main__ import main
 
     _, paths = saved
+    opened = []
+    tagger = clients["tagger"].app.state.predictor  # already compiled (JAX: seconds per shape)
+    monkeypatch.setattr(serving, "open_predictor", lambda path: opened.append(path) or tagger)
     assert main(["predict", "--model", paths["tagger"], TEXT, "Mary lives in Rome"]) == 0
+    assert opened == [paths["tagger"]]
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["text"] for line in lines] == [TEXT, "Mary lives in Rome"]
     assert [e["text"] for e in lines[1]["entities"]] == ["Mary", "Rome"]
@@ -132,13 +136,16 @@ def test_cli_predict_tags_texts(saved, capsys):
 def test_a_tagger_with_broken_weights_is_refused(saved, monkeypatch):
     from keras_transfer import serving
 
-    model, paths = saved
-    broken = kt.TokenClassifier.from_config(model.get_config())
-    broken.output_dense.kernel.assign(np.full(broken.output_dense.kernel.shape, np.nan))
+    models, paths = saved
+    model = models["tagger"]
+    monkeypatch.setattr(serving, "load_model", lambda path: models["classifier"])
     with pytest.raises(ValueError, match="not a token classifier"):
         kt.TokenPredictor(paths["classifier"])
+    monkeypatch.setattr(serving, "load_model", lambda path: model)
     with pytest.raises(ValueError, match="keras_transfer.TokenPredictor"):
         kt.Predictor(paths["tagger"])
+    broken = kt.TokenClassifier.from_config(model.get_config())
+    broken.output_dense.kernel.assign(np.full(broken.output_dense.kernel.shape, np.nan))
     monkeypatch.setattr(serving, "load_model", lambda path: broken)
     with pytest.raises(ValueError, match="not numbers"):
         kt.TokenPredictor(paths["tagger"])
