@@ -1,4 +1,4 @@
-"""Load a saved model once and predict labels; serve it over HTTP with FastAPI."""
+"""Load a saved model once and predict labels (or tag words); serve it over HTTP with FastAPI."""
 
 import json
 import os
