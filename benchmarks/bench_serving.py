@@ -67,8 +67,8 @@ print(peak_kb / 1024, seconds)
 
 # What each environment is: the distributions a `pip install` of these names brings.
 ENVIRONMENTS = {
-    "runtime (keras_transfer[runtime]: numpy, tokenizers, onnxruntime)": "runtime",
-    "runtime + HTTP server (fastapi, uvicorn)": "runtime+serve",
+    "runtime predictor (numpy, tokenizers, onnxruntime)": "runtime",
+    "keras_transfer[runtime]: the predictor + HTTP server (fastapi, uvicorn)": "runtime+serve",
     "training stack (tensorflow, tensorflow-text, jax, jaxlib, torch, keras, keras-hub)": [
         "tensorflow",
         "tensorflow-text",
@@ -130,8 +130,8 @@ def install_sizes():
     toolkit's own two packages (source files, no caches)."""
     groups = _project_requirements()
     named = {
-        "runtime": groups["runtime"],
-        "runtime+serve": groups["runtime"] + ["fastapi", "uvicorn"],
+        "runtime": [r for r in groups["runtime"] if not r.startswith(("fastapi", "uvicorn"))],
+        "runtime+serve": groups["runtime"],
         "project": groups[None],
     }
     results = {}

@@ -6,6 +6,7 @@ import sys
 from keras_transfer.comparison import DEFAULT_BUDGET_MINUTES, TASK_DEFAULTS
 from keras_transfer.fast_tokenizer import TRUNCATIONS
 from keras_transfer.strategies import DEFAULT_RUN, STRATEGIES
+from keras_transfer_runtime.__main__ import SERVE_DESCRIPTION, add_serve_flags
 
 # --smoke: a quick check of the whole pipeline on a slice (flags given still win).
 SMOKE = {
@@ -352,20 +353,11 @@ def _serve_parser(commands):
     serve = commands.add_parser(
         "serve",
         help="serve a saved model over HTTP (FastAPI + uvicorn)",
-        description="GET / (a page to try the model in), POST /predict {text}, POST "
-        "/predict_batch {texts} (a token classifier: POST /tag {text}, POST /tag_batch "
-        "{texts}), GET /health, GET /info, GET /docs (the API page).",
+        description=f"{SERVE_DESCRIPTION} An exported folder is served by the runtime; "
+        "python -m keras_transfer_runtime serve serves it without importing Keras.",
     )
-    serve.add_argument(
-        "--model",
-        required=True,
-        help="path of a saved .keras model, or a folder from keras_transfer.export (ONNX)",
-    )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--max-batch-size", type=int, default=64, help="texts per request, at most")
-    serve.add_argument(
-        "--max-text-chars", type=int, default=20_000, help="characters per text, at most"
+    add_serve_flags(
+        serve, "path of a saved .keras model, or a folder from keras_transfer.export (ONNX)"
     )
 
 

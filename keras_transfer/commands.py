@@ -29,10 +29,9 @@ def serve(args):
     import uvicorn
 
     from keras_transfer.serving import create_app
+    from keras_transfer_runtime.__main__ import check_serve_flags
 
-    _check_positive({"max_batch_size": args.max_batch_size, "max_text_chars": args.max_text_chars})
-    if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be from 0 to 65535. Received: --port {args.port}")
+    check_serve_flags(args)
     app = create_app(
         args.model, max_batch_size=args.max_batch_size, max_text_chars=args.max_text_chars
     )

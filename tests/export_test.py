@@ -12,7 +12,7 @@ import pytest
 import keras_transfer as kt
 from keras_transfer.exporting import supported_formats
 from tests import token_classifier_test as tagging
-from tests.helpers import sentiment_texts
+from tests.helpers import sentiment_texts, serve_process
 
 LABELS = ["negative", "positive"]
 TAGS = tagging.TAGS
@@ -158,6 +158,68 @@ def test_serve_uses_the_runtime_for_an_exported_folder(onnx_folder):
     answer = client.post("/predict_batch", json={"texts": TEXTS[:3]}).json()["predictions"]
     assert [list(a["probabilities"]) for a in answer] == [LABELS] * 3
     assert client.post("/predict", json={"text": " "}).status_code == 422
+
+
+# The peak resident memory of this process (VmHWM: Linux keeps getrusage's ru_maxrss across
+# fork and exec, so a child of the test process would report the test process's peak).
+PEAK_RSS_MB = (
+    "def peak_rss_mb(pid='self'):\n"
+    "    with open(f'/proc/{pid}/status') as f:\n"
+    "        return next(int(v.split()[1]) for v in f if v.startswith('VmHWM:')) / 1024\n"
+)
+
+
+def _peak_rss_mb(pid):
+    namespace = {}
+    exec(PEAK_RSS_MB, namespace)
+    return namespace["peak_rss_mb"](pid)
+
+
+def test_runtime_server_serves_without_frameworks(onnx_folder, tmp_path, capsys):
+    from keras_transfer_runtime import Predictor
+    from keras_transfer_runtime.__main__ import main
+
+    out = _run_without_frameworks(
+        "import json\n"
+        "from fastapi.testclient import TestClient\n"
+        "from keras_transfer_runtime.server import create_app\n"
+        f"{PEAK_RSS_MB}"
+        f"client = TestClient(create_app({onnx_folder!r}))\n"
+        "answers = [client.get('/health').json(), client.get('/info').json(),\n"
+        "           client.post('/predict', json={'text': 'a great film'}).json()]\n"
+        "print(json.dumps([answers, peak_rss_mb()]))"
+    )
+    (health, info, answer), peak_mb = json.loads(out)
+    assert health == {"status": "ok"} and info["backend"] == "onnxruntime"
+    assert info["labels"] == LABELS and list(answer["probabilities"]) == LABELS
+    assert peak_mb < 250, f"the serving process peaked at {peak_mb:.0f} MB resident"
+
+    # The command, in a real uvicorn process: its answers, and its peak RSS.
+    with serve_process(onnx_folder, tmp_path, module="keras_transfer_runtime") as (base, p, _):
+        import urllib.request
+
+        request = urllib.request.Request(
+            base + "/predict_batch",
+            data=json.dumps({"texts": TEXTS[:3]}).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as r:
+            predictions = json.loads(r.read())["predictions"]
+        with urllib.request.urlopen(base + "/info") as r:
+            assert json.loads(r.read())["backend"] == "onnxruntime"
+        server_mb = _peak_rss_mb(p.pid)
+    expected = Predictor(onnx_folder).predict_batch(TEXTS[:3])
+    assert [a["label"] for a in predictions] == [e["label"] for e in expected]
+    assert server_mb < 250, f"the uvicorn process peaked at {server_mb:.0f} MB resident"
+    with capsys.disabled():
+        print(
+            f"\nruntime server peak RSS: {peak_mb:.0f} MB (one process with TestClient), "
+            f"{server_mb:.0f} MB (uvicorn)"
+        )
+
+    assert main(["serve", "--model", str(tmp_path / "model.keras")]) == 2
+    error = capsys.readouterr().err
+    assert "python -m keras_transfer serve --model" in error and error.count("\n") == 1
 
 
 def test_predict_command_reads_an_exported_folder(onnx_folder, capsys):
@@ -313,3 +375,11 @@ def test_serve_tags_texts_with_the_runtime(exported_tagger, capsys):
     assert answer.status_code == 404 and "POST /tag" in answer.json()["detail"]
     assert main(["predict", "--model", path, texts[0]]) == 0
     assert json.loads(capsys.readouterr().out) == {"text": texts[0], **expected[0]}
+    out = _run_without_frameworks(
+        "import json\n"
+        "from fastapi.testclient import TestClient\n"
+        "from keras_transfer_runtime.server import create_app\n"
+        f"client = TestClient(create_app({path!r}))\n"
+        f"print(json.dumps(client.post('/tag', json={{'text': {texts[0]!r}}}).json()))"
+    )
+    assert json.loads(out) == expected[0]

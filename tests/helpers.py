@@ -82,9 +82,10 @@ def saved_sentiment_model(folder, texts=16, epochs=1, **kwargs):
 
 
 @contextlib.contextmanager
-def serve_process(model_path, folder, *args):
-    """`python -m keras_transfer serve --model model_path` in a real uvicorn
-    process on a free loopback port; yields (base URL, process, log path)."""
+def serve_process(model_path, folder, *args, module="keras_transfer"):
+    """`python -m <module> serve --model model_path` (`module`: keras_transfer,
+    or keras_transfer_runtime for an exported folder) in a real uvicorn process
+    on a free loopback port; yields (base URL, process, log path)."""
     import socket
     import subprocess
     import sys
@@ -98,7 +99,7 @@ def serve_process(model_path, folder, *args):
     log_path = os.path.join(folder, "server.log")
     log = open(log_path, "w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "keras_transfer", "serve", "--model", str(model_path)]
+        [sys.executable, "-m", module, "serve", "--model", str(model_path)]
         + ["--port", str(port), *args],
         stdout=log,
         stderr=subprocess.STDOUT,
