@@ -2,6 +2,7 @@
 
     python benchmarks/bench_serving.py            # the whole rotten_tomatoes test split
     python benchmarks/bench_serving.py --quick    # 256 training texts, 200 test texts
+    python benchmarks/bench_serving.py --server-rss EXPORTED_FOLDER   # the server's peak RSS
 
 Trains the bundled all-MiniLM-L6-v2 (`--strategy frozen` by default, one
 epoch) on rotten_tomatoes, saves it, exports it with
@@ -15,7 +16,9 @@ test split, in one run:
   encoder, `torch.no_grad`, padding per batch: speed only, its head is not
   trained);
 - the peak RSS of a fresh process that loads each predictor and predicts
-  one text;
+  one text, and of a fresh `python -m keras_transfer_runtime serve` process
+  (the int8 export) once it has answered one `POST /predict`
+  (`--server-rss EXPORTED_FOLDER` measures only this, on a folder);
 - accuracy and macro F1 of the Keras model and of the float32 and int8 ONNX
   graphs;
 - the install size of the runtime's environment against the training stack's
@@ -205,6 +208,52 @@ def fresh_process(kind, path):
     return {"peak_rss_mb": round(float(rss)), "load_and_predict_s": round(float(seconds), 2)}
 
 
+def server_process(path, module="keras_transfer_runtime"):
+    """`python -m <module> serve --model path` in a fresh process: its peak RSS
+    (VmHWM) once it has loaded the folder and answered one POST /predict, and the seconds
+    from start to that answer."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", module, "serve", "--model", path]
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command + ["--port", str(port)],
+        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.perf_counter() - start > 120:
+                    raise RuntimeError(f"the server did not start: {' '.join(command)}") from None
+                time.sleep(0.1)
+        request = urllib.request.Request(
+            base + "/predict",
+            data=json.dumps({"text": "a quietly moving film"}).encode(),
+            headers={"content-type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=60).close()
+        seconds = time.perf_counter() - start
+        with open(f"/proc/{process.pid}/status") as f:
+            peak_kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return {
+        "server_peak_rss_mb": round(peak_kb / 1024),
+        "server_start_and_answer_s": round(seconds, 2),
+    }
+
+
 def hugging_face(max_length):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -236,7 +285,17 @@ def main():
     parser.add_argument(
         "--install-size", action="store_true", help="print the install sizes only (seconds)"
     )
+    parser.add_argument(
+        "--server-rss",
+        metavar="EXPORTED_FOLDER",
+        help="print only the peak RSS of `python -m keras_transfer_runtime serve` on this folder "
+        "and, for comparison, of `python -m keras_transfer serve` (which imports Keras)",
+    )
     args = parser.parse_args()
+    if args.server_rss:
+        for module in ("keras_transfer_runtime", "keras_transfer"):
+            print(module, json.dumps(server_process(args.server_rss, module)))
+        return
     if args.install_size:
         sizes = install_sizes()
         print(json.dumps(sizes, indent=2))
@@ -294,6 +353,7 @@ def main():
     }
     rows["kt.Predictor (.keras)"].update(fresh_process("keras", saved))
     rows["runtime ONNX int8"].update(fresh_process("runtime", exported))
+    rows["runtime ONNX int8"].update(server_process(exported))
     rows["runtime ONNX float32"]["peak_rss_mb"] = fresh_process("runtime-float32", exported)[
         "peak_rss_mb"
     ]
@@ -322,6 +382,7 @@ def main():
     }
     print(json.dumps(results, indent=2))
     columns = ["texts_per_s", "latency_ms", "accuracy", "macro_f1", "peak_rss_mb"]
+    columns.append("server_peak_rss_mb")
     print("\n| predictor | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
     for name, row in rows.items():
