@@ -12,6 +12,9 @@ Example:
 
 An exported `TokenClassifier` is served by `TokenPredictor`: one tag per word,
 or per raw text its words, tags and entities (`TokenPredictor.tag`).
+
+Over HTTP (FastAPI and uvicorn, `keras_transfer_runtime.server`):
+`python -m keras_transfer_runtime serve --model exported`.
 """
 
 from keras_transfer_runtime.predictor import (

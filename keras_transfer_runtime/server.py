@@ -10,7 +10,7 @@ saved `.keras` model with the same app.
 import os
 import pathlib
 
-from keras_transfer_runtime.predictor import PredictionError, export_task
+from keras_transfer_runtime.predictor import PredictionError, Predictor, export_task
 from keras_transfer_runtime.token_predictor import TokenPredictor
 
 PAGE = pathlib.Path(__file__).with_name("serve_page.html")
@@ -30,8 +30,6 @@ def open_export(path):
     ...
     ValueError: `path` is a saved Keras model ...
     """
-    from keras_transfer_runtime.predictor import Predictor
-
     if not isinstance(path, (str, os.PathLike)):
         raise ValueError(
             f"`path` must be the path of a folder written by `keras_transfer.export`. "
