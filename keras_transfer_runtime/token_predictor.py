@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_transfer_runtime.predictor import PredictionError, _open_export, length_batches
+from keras_transfer_runtime.word_shape import word_shape_ids
 
 
 class TokenPredictor:
@@ -43,8 +44,9 @@ class TokenPredictor:
 
     def align(self, words):
         """Token arrays for `words` (one list of words per sentence), padded
-        to `max_length`, their `lengths`, and `starts`: per sentence, the
-        position of each word's first sub-token (-1 for a word cut off)."""
+        to `max_length` (`word_shapes` too, for a model that reads them),
+        their `lengths`, and `starts`: per sentence, the position of each
+        word's first sub-token (-1 for a word cut off)."""
         special = self.config["special_tokens"]
         encodings = self.tokenizer.encode_batch(
             words, is_pretokenized=True, add_special_tokens=False
@@ -72,6 +74,7 @@ class TokenPredictor:
             "token_ids": token_ids,
             "padding_mask": np.arange(length)[None, :] < lengths[:, None],
             "segment_ids": np.zeros((n, length), dtype="int64"),
+            "word_shapes": word_shape_ids(words, starts, lengths, length),
             "lengths": lengths,
             "starts": starts,
         }
