@@ -58,16 +58,13 @@ def test_shape_ids_of_words_and_of_their_sub_tokens():
 
 
 def test_auto_is_on_for_a_lowercasing_encoder_only():
-    assert tagger(lowercase=True).word_shape is True
+    uncased = tagger(lowercase=True)
+    assert uncased.word_shape is True and "word_shapes" in uncased.input
     assert tagger(lowercase=False).word_shape is False
-    assert tagger(lowercase=True, word_shape=False).word_shape is False
     assert tagger(lowercase=False, word_shape=True).word_shape is True
-    assert "word_shapes" in tagger(lowercase=True).input
-    assert list(tagger(lowercase=True, word_shape=False).input) == [
-        "token_ids",
-        "segment_ids",
-        "padding_mask",
-    ]
+    off = tagger(lowercase=True, word_shape=False)
+    assert off.word_shape is False
+    assert sorted(off.input) == ["padding_mask", "segment_ids", "token_ids"]
     with pytest.raises(ValueError, match="word_shape='yes'"):
         tagger(word_shape="yes")
     with pytest.raises(ValueError, match="word_shape=1"):
@@ -90,7 +87,7 @@ def test_a_lowercasing_encoder_learns_capitalised_names_with_the_shape():
     for on in (True, False):
         model = tagger(strategy="frozen", word_shape=on, seed=1)
         model.compile(optimizer=keras.optimizers.Adam(5e-2))
-        model.fit(words, tags, validation_split=0.25, epochs=12, batch_size=16, verbose=0)
+        model.fit(words, tags, validation_split=0.25, epochs=8, batch_size=16, verbose=0)
         predicted = model.predict(test_words)
         scores[on] = kt.entity_scores(test_tags, predicted).loc["micro avg", "f1-score"]
     assert scores[True] > 0.9 and scores[False] < 0.5
@@ -126,3 +123,13 @@ def test_cached_features_train_as_the_whole_model_and_leave_the_encoder_as_it_wa
         np.testing.assert_array_equal(encoding, np.eye(len(encoding)))
         outputs.append(np.concatenate(model._predict_aligned(model.preprocessor.align(words), 8)))
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+def test_cli_word_shape_flag_is_for_ner_only(capsys):
+    from keras_transfer.__main__ import _parser, main
+
+    for flag, value in (("on", True), ("off", False), ("auto", "auto")):
+        args = _parser().parse_args(["compare", "--task", "ner", "--word-shape", flag])
+        assert args.word_shape is value
+    assert main(["compare", "--word-shape", "on"]) == 2
+    assert "`word_shape` only applies to task='ner'" in capsys.readouterr().err
