@@ -133,3 +133,9 @@ def test_cli_word_shape_flag_is_for_ner_only(capsys):
         assert args.word_shape is value
     assert main(["compare", "--word-shape", "on"]) == 2
     assert "`word_shape` only applies to task='ner'" in capsys.readouterr().err
+
+
+def test_a_model_saved_before_word_shape_reloads_without_it():
+    config = keras.saving.serialize_keras_object(tagger(word_shape=False))
+    del config["config"]["word_shape"]
+    assert keras.saving.deserialize_keras_object(config).word_shape is False

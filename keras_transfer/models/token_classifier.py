@@ -342,6 +342,12 @@ class TokenClassifier(TransferModel):
         )
         return [row[:length] for row, length in zip(outputs, lengths, strict=True)]
 
+    @classmethod
+    def from_config(cls, config):
+        # A model saved before `word_shape` existed had no shapes: it reloads
+        # without them, whatever its encoder.
+        return super().from_config({"word_shape": False, **config})
+
     def get_config(self):
         return {
             **super().get_config(),
