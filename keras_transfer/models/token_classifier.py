@@ -209,8 +209,9 @@ class TokenClassifier(TransferModel):
         return self._token_features(x, y, batch_size)
 
     def _token_features(self, words, tag_ids, batch_size):
-        """The encoder's token outputs `(n, longest, hidden)` (zero beyond each
-        sentence), the labels `(n, longest)` and the sentence lengths in tokens."""
+        """The head's input per token `(n, longest, features)`: the encoder's
+        outputs, and the word shapes' one-hot with `word_shape` (zero beyond
+        each sentence), the labels `(n, longest)` and the sentence lengths in tokens."""
         aligned = self.preprocessor.align(words, tag_ids)
         self._warn_cut(aligned, words, "are left out of the loss")
         outputs = self._predict_aligned(aligned, batch_size, self.feature_model())
