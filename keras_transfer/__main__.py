@@ -33,6 +33,7 @@ COMPARE_FLAGS = (
     "text_column",
     "label_column",
     "tag_column",
+    "word_shape",
     "adapt_on",
     "adapt_epochs",
     "augment",
@@ -157,6 +158,15 @@ def _compare_data_flags(compare):
         type=int,
         default=-1,
         help="--task ner: the CoNLL column of the tags (default -1, the last)",
+    )
+    compare.add_argument(
+        "--word-shape",
+        choices=(True, False, "auto"),
+        metavar="{on,off,auto}",
+        default=None,
+        type=lambda value: {"on": True, "off": False}.get(value, value),
+        help="--task ner: give the tagger each word's shape (capitalised, all caps, digits, "
+        "punctuation) next to its encoder output; auto (default): when the encoder lowercases",
     )
     compare.add_argument(
         "--train-size",

@@ -50,7 +50,7 @@ TASK_ONLY = {
         "label_column": "label",
         "truncation": "head",
     },
-    "ner": {"tag_column": -1},
+    "ner": {"tag_column": -1, "word_shape": "auto"},
 }
 # The runner's own arguments (`keras_transfer.runner.run`); the rest go to the task spec.
 RUN_ARGS = (
@@ -86,6 +86,7 @@ def compare(
     text_column="text",
     label_column="label",
     tag_column=-1,
+    word_shape="auto",
     adapt_on=None,
     adapt_epochs=1,
     augment=0,
@@ -139,6 +140,8 @@ def compare(
         text_column: the texts' column.
         label_column: the labels' column.
         tag_column: the tags' column in CoNLL files.
+        word_shape: NER: each word's shape next to its encoder output
+            (`TokenClassifier`'s `word_shape`: True, False or `"auto"`).
         adapt_on: unlabelled in-domain texts to adapt the encoder on first
             (masked-LM, `continue_pretraining`); never the test texts.
         adapt_epochs: epochs of that adaptation.

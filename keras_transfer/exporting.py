@@ -275,9 +275,10 @@ def _describe_tagger(model):
         "task": "token_classification",
         "tags": list(model.tag_names),
         "word_alignment": "first_sub_token",
+        "word_shape": bool(model.word_shape),
         "max_length": int(preprocessor.sequence_length),
         "strategy": getattr(model, "strategy", None),
-        "input_names": list(model.backbone.input),
+        "input_names": list(model.input),
         "output_names": ["probabilities"],
         "special_tokens": {
             "start": int(start),

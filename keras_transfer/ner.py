@@ -25,6 +25,7 @@ def compare_ner(
     lora_rank=None,
     validation_size=0.15,
     tag_column=-1,
+    word_shape="auto",
     seed=0,
     seeds=1,
     budget_minutes=None,

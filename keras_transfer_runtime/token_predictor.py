@@ -9,6 +9,7 @@ from keras_transfer_runtime.predictor import (
     length_batches,
 )
 from keras_transfer_runtime.tagging import tag_texts
+from keras_transfer_runtime.word_shape import word_shape_ids
 
 
 class TokenPredictor:
@@ -70,8 +71,9 @@ class TokenPredictor:
 
     def align(self, words):
         """Token arrays for `words` (one list of words per sentence), padded
-        to `max_length`, their `lengths`, and `starts`: per sentence, the
-        position of each word's first sub-token (-1 for a word cut off)."""
+        to `max_length` (`word_shapes` too, for a model that reads them),
+        their `lengths`, and `starts`: per sentence, the position of each
+        word's first sub-token (-1 for a word cut off)."""
         special = self.config["special_tokens"]
         encodings = self.tokenizer.encode_batch(
             words, is_pretokenized=True, add_special_tokens=False
@@ -99,6 +101,7 @@ class TokenPredictor:
             "token_ids": token_ids,
             "padding_mask": np.arange(length)[None, :] < lengths[:, None],
             "segment_ids": np.zeros((n, length), dtype="int64"),
+            "word_shapes": word_shape_ids(words, starts, lengths, length),
             "lengths": lengths,
             "starts": starts,
         }

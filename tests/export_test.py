@@ -316,6 +316,7 @@ def test_token_classifier_export_tags_words_as_keras(exported_tagger):
     model, path = exported_tagger
     words = [[str(w) for w in sentence] for sentence in tagging.ner_sentences(6, seed=1)[0]] + [
         ["ada", "unbelievable", "zzqx", "paris"],  # a word in three sub-tokens, an unknown one
+        ["Ada", "UNBELIEVABLE", "in", "Paris", "1984", ","],  # word shapes (an uncased model)
         ["john", "lives", "in", "new", "york"] * 3,  # cut at 16 tokens: the rest is "O"
         ["rome"],
     ]
@@ -323,13 +324,14 @@ def test_token_classifier_export_tags_words_as_keras(exported_tagger):
         config = json.load(f)
     assert config["task"] == "token_classification" and config["tags"] == TAGS
     assert config["word_alignment"] == "first_sub_token"
+    assert config["word_shape"] is True and "word_shapes" in config["input_names"]
 
     tagger = TokenPredictor(path)
     with pytest.warns(UserWarning, match="do not fit in max_length=16"):
         expected = model.predict(words)
     assert tagger.predict(words, batch_size=4) == expected
     aligned = model.preprocessor.align(words)
-    inputs = {k: aligned[k] for k in ("token_ids", "padding_mask", "segment_ids")}
+    inputs = {k: aligned[k] for k in model.input}
     tokens = np.asarray(model.predict(inputs, verbose=0))
     got = tagger.probabilities(words, batch_size=4)
     for i, (starts, values) in enumerate(zip(aligned["starts"], got, strict=True)):

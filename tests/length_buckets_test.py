@@ -85,7 +85,7 @@ def test_token_outputs_equal_the_previous_loop():
     words = [text.split() for text in texts_of_many_lengths()]
     aligned = preprocessor.align(words)
     lengths = aligned["padding_mask"].sum(axis=1)
-    inputs = {key: aligned[key] for key in model.backbone.input}
+    inputs = {key: aligned[key] for key in model.input}
     expected = previous_loop(
         model.predict_on_batch, inputs, lengths, 4, data.bucket_lengths(40), top_up=False
     )

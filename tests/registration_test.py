@@ -16,7 +16,7 @@ for path in sys.argv[1:]:
     model = keras.saving.load_model(path)
     if hasattr(model, "tag_names"):  # a token classifier: per-token probabilities
         x = model.preprocessor.align([t.split() for t in texts])
-        p = model.predict({k: x[k] for k in model.backbone.input}, verbose=0).reshape(2, -1)
+        p = model.predict({k: x[k] for k in model.input}, verbose=0).reshape(2, -1)
     else:
         p = model.predict(texts, verbose=0)
     p = np.concatenate([p[k] for k in sorted(p)], 1) if isinstance(p, dict) else p
@@ -27,7 +27,7 @@ for path in sys.argv[1:]:
 def predict(model, texts):
     if hasattr(model, "tag_names"):
         x = model.preprocessor.align([t.split() for t in texts])
-        return model.predict({k: x[k] for k in model.backbone.input}, verbose=0).reshape(2, -1)
+        return model.predict({k: x[k] for k in model.input}, verbose=0).reshape(2, -1)
     predictions = model.predict(texts, verbose=0)
     if isinstance(predictions, dict):
         return np.concatenate([predictions[k] for k in sorted(predictions)], 1)

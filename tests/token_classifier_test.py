@@ -103,7 +103,7 @@ def test_bucketed_batches_give_the_outputs_of_full_padding(fitted):
     model, _, _ = fitted
     words, _ = ner_sentences(6, seed=2)
     aligned = model.preprocessor.align(words)
-    full = model.predict({k: aligned[k] for k in model.backbone.input}, verbose=0)
+    full = model.predict({k: aligned[k] for k in model.input}, verbose=0)
     bucketed = model._predict_aligned(aligned, batch_size=4)
     for row, probabilities in enumerate(bucketed):
         np.testing.assert_allclose(probabilities, full[row, : len(probabilities)], atol=1e-5)

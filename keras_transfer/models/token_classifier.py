@@ -18,6 +18,7 @@ from keras_transfer.models.token_classifier_preprocessor import (
 from keras_transfer.recipes import RECIPES
 from keras_transfer.schedules import exponential_decay
 from keras_transfer.trainability import check_transformer_backbone, setup_strategy
+from keras_transfer_runtime.word_shape import WORD_SHAPES
 
 
 @keras.saving.register_keras_serializable(package="keras_transfer")
@@ -26,6 +27,11 @@ class TokenClassifier(TransferModel):
 
     words -> `preprocessor` (each word to sub-tokens, `[CLS] ... [SEP]`) ->
     `backbone` -> Dropout -> Dense softmax over `tag_names`, at every token.
+    With `word_shape`, each token's encoder output goes to the head next to
+    the one-hot shape of its word as written (capitalised, all caps, digits,
+    punctuation: `keras_transfer_runtime.word_shape`), the cue for names that
+    a lowercasing encoder never sees; the model then takes a `word_shapes`
+    input beside the token arrays (`preprocessor.align` makes it).
     The first sub-token of each word carries the word's tag; the other
     positions are left out of the loss and the metrics (label -1). What
     trains is set by `strategy`, as for `TransformerClassifier`: `full`,
@@ -57,6 +63,9 @@ class TokenClassifier(TransferModel):
         unfreeze_last: blocks that train under `last_n` (see above).
         lora_rank: the adapters' rank under `lora` (see above).
         dropout: dropout rate before the per-token classifier.
+        word_shape: `True` to give the head each word's shape, `False` not
+            to, or `"auto"`: on when the encoder lowercases its input
+            (`preprocessor.lowercases()`). Saved resolved, as a bool.
 
     Example:
     >>> import keras_transfer as kt
@@ -78,6 +87,7 @@ class TokenClassifier(TransferModel):
         unfreeze_last=None,
         lora_rank=None,
         dropout=0.1,
+        word_shape="auto",
         **kwargs,
     ):
         check_transformer_backbone(backbone)
@@ -91,19 +101,37 @@ class TokenClassifier(TransferModel):
             preprocessor.sequence_length, getattr(backbone, "max_sequence_length", None)
         )
         unfreeze_last, lora_rank = setup_strategy(backbone, strategy, unfreeze_last, lora_rank)
+        word_shape = resolve_word_shape(word_shape, preprocessor)
 
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
+        # A fixed one-hot of the word's shape: the Dense head learns a weight
+        # per shape and tag, and the features below the head stay frozen.
+        self.word_shape_encoding = (
+            keras.layers.Embedding(
+                WORD_SHAPES,
+                WORD_SHAPES,
+                embeddings_initializer="identity",
+                trainable=False,
+                name="word_shape_one_hot",
+            )
+            if word_shape
+            else None
+        )
         self.head_dropout = keras.layers.Dropout(dropout, name="token_dropout")
         self.output_dense = keras.layers.Dense(
             len(tag_names), activation="softmax", name="token_predictions"
         )
 
         # === Functional Model ===
-        inputs = backbone.input
-        sequence = backbone(inputs)
+        inputs = dict(backbone.input)
+        sequence = backbone(backbone.input)
         sequence = sequence["sequence_output"] if isinstance(sequence, dict) else sequence
+        if word_shape:
+            inputs["word_shapes"] = keras.Input(shape=(None,), dtype="int32", name="word_shapes")
+            shapes = self.word_shape_encoding(inputs["word_shapes"])
+            sequence = keras.layers.Concatenate(name="word_shape_features")([sequence, shapes])
         outputs = self.output_dense(self.head_dropout(sequence))
         compile = kwargs.pop("compile", True)
         super().__init__(inputs=inputs, outputs=outputs, compile=False, **kwargs)
@@ -115,6 +143,7 @@ class TokenClassifier(TransferModel):
         self.unfreeze_last = unfreeze_last
         self.lora_rank = lora_rank
         self.dropout = dropout
+        self.word_shape = word_shape
         if compile:
             self.compile()
 
@@ -124,6 +153,7 @@ class TokenClassifier(TransferModel):
     @classmethod
     def _check_preset_arguments(cls, kwargs):
         check_tag_names(kwargs.get("tag_names"))
+        check_word_shape(kwargs.get("word_shape", "auto"))
 
     @classmethod
     def _preset_preprocessor(cls, preprocessor, max_length):
@@ -179,8 +209,9 @@ class TokenClassifier(TransferModel):
         return self._token_features(x, y, batch_size)
 
     def _token_features(self, words, tag_ids, batch_size):
-        """The encoder's token outputs `(n, longest, hidden)` (zero beyond each
-        sentence), the labels `(n, longest)` and the sentence lengths in tokens."""
+        """The head's input per token `(n, longest, features)`: the encoder's
+        outputs, and the word shapes' one-hot with `word_shape` (zero beyond
+        each sentence), the labels `(n, longest)` and the sentence lengths in tokens."""
         aligned = self.preprocessor.align(words, tag_ids)
         self._warn_cut(aligned, words, "are left out of the loss")
         outputs = self._predict_aligned(aligned, batch_size, self.feature_model())
@@ -287,7 +318,7 @@ class TokenClassifier(TransferModel):
         aligned = self.preprocessor.align(words, tag_ids)
         self._warn_cut(aligned, words, "are left out of the loss")
         return bucketed_dataset(
-            {key: aligned[key] for key in self.backbone.input},
+            {key: aligned[key] for key in self.input},
             aligned["padding_mask"].sum(axis=1),
             batch_size,
             data.bucket_lengths(self.preprocessor.sequence_length),
@@ -305,12 +336,18 @@ class TokenClassifier(TransferModel):
         lengths = aligned["padding_mask"].sum(axis=1)
         outputs = predict_by_length(
             model.predict_on_batch,
-            {key: aligned[key] for key in self.backbone.input},
+            {key: aligned[key] for key in self.input},
             lengths,
             batch_size,
             data.bucket_lengths(self.preprocessor.sequence_length),
         )
         return [row[:length] for row, length in zip(outputs, lengths, strict=True)]
+
+    @classmethod
+    def from_config(cls, config):
+        # A model saved before `word_shape` existed had no shapes: it reloads
+        # without them, whatever its encoder.
+        return super().from_config({"word_shape": False, **config})
 
     def get_config(self):
         return {
@@ -320,6 +357,7 @@ class TokenClassifier(TransferModel):
             "unfreeze_last": self.unfreeze_last,
             "lora_rank": self.lora_rank,
             "dropout": self.dropout,
+            "word_shape": self.word_shape,
         }
 
 
@@ -337,6 +375,22 @@ def check_tag_names(tag_names):
             f"['O', 'B-PER', 'I-PER']. Received: tag_names={tag_names!r}"
         )
     return list(tag_names)
+
+
+def check_word_shape(word_shape):
+    """`word_shape` as given, if it is True, False or "auto"; else a ValueError."""
+    if not isinstance(word_shape, bool) and word_shape != "auto":
+        raise ValueError(
+            f"`word_shape` must be True, False or 'auto'. Received: word_shape={word_shape!r}"
+        )
+    return word_shape
+
+
+def resolve_word_shape(word_shape, preprocessor):
+    """`word_shape` as a bool: `"auto"` is on when the encoder lowercases."""
+    if check_word_shape(word_shape) == "auto":
+        return preprocessor.lowercases()
+    return word_shape
 
 
 def check_word_lists(x, name="x"):

@@ -5,6 +5,7 @@ import keras_hub
 import numpy as np
 
 from keras_transfer.checks import check_int
+from keras_transfer_runtime.word_shape import word_shape_ids
 
 IGNORE = -1  # the label of positions that carry no word's tag
 
@@ -57,11 +58,13 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
                 as its sentence.
 
         Returns:
-            A dict: `token_ids`, `padding_mask`, `segment_ids` (all zero)
-            (`(n, sequence_length)` arrays), `labels` (the same shape; -1 where no word starts, or
-            None without `tags`), `starts` (per sentence, the position of each
-            word's first sub-token, -1 for a word cut off) and `cut` (how many
-            words did not fit).
+            A dict: `token_ids`, `padding_mask`, `segment_ids` (all zero),
+            `word_shapes` (each sub-token's word shape, from the words as
+            written, see `keras_transfer_runtime.word_shape`; 0 where no
+            word is) (`(n, sequence_length)` arrays), `labels` (the same
+            shape; -1 where no word starts, or None without `tags`), `starts`
+            (per sentence, the position of each word's first sub-token, -1
+            for a word cut off) and `cut` (how many words did not fit).
         """
         start, end, pad, unknown = self.special_ids()
         word_pieces = self.word_pieces(words)
@@ -93,6 +96,7 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
             "token_ids": token_ids,
             "padding_mask": padding_mask,
             "segment_ids": np.zeros_like(token_ids),
+            "word_shapes": word_shape_ids(words, starts, padding_mask.sum(axis=1), length),
             "labels": labels,
             "starts": starts,
             "cut": cut,
@@ -139,6 +143,16 @@ class TokenClassifierPreprocessor(keras_hub.models.Preprocessor):
                     per_word[word].append(token_id)
             out.append(per_word)
         return out
+
+    def lowercases(self):
+        """Whether the model reads its words lowercased: its Hugging Face
+        tokenizer's normalizer turns "A" into "a" (BERT uncased, ALBERT), or,
+        without one, the keras-hub tokenizer's `lowercase`."""
+        reference = self.reference_tokenizer()
+        if reference is not None:
+            normalizer = reference.normalizer
+            return normalizer is not None and normalizer.normalize_str("A") == "a"
+        return bool(getattr(self.tokenizer, "lowercase", False))
 
     def reference_tokenizer(self):
         """Hugging Face's `tokenizers.Tokenizer` this preprocessor aligns words

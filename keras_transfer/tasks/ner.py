@@ -136,6 +136,7 @@ class NerTask(Task):
             tag_names=self.tag_names,
             strategy=strategy,
             max_length=settings["max_length"],
+            word_shape=settings["word_shape"],
             **self.options[strategy],
         )
         steps = -(-len(self.train_words) // batch_size)
