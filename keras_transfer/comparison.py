@@ -201,6 +201,7 @@ def _settings(arguments):
         check_int(name, settings[name], minimum=0)
     for name in ("epochs", "few_shot"):
         check_int(name, settings[name], allow_none=True)
+    check_int("tune", settings["tune"], minimum=0)
     strategies = settings["strategies"]
     if isinstance(strategies, str):
         settings["strategies"] = [s.strip() for s in strategies.split(",") if s.strip()]
