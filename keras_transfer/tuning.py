@@ -3,7 +3,8 @@
 Each strategy's search space is data: its learning rate, log-uniform from a
 third of its recipe's to three times it, and the knobs its registry entry
 lists in `Strategy.tunable` (`unfreeze_last` for last_n, `lora_rank` for
-lora). KerasTuner's `RandomSearch` tries `N` settings, each a model built by
+lora). KerasTuner tries `N` settings, the recipe's first and then random
+ones (`RandomSearch`'s oracle), each a model built by
 the task's own builder and fitted by its own training path (the mandatory
 callbacks included), and keeps the one with the lowest validation loss. The
 test split is never seen: the task's `train` fits on the training split and
@@ -19,8 +20,9 @@ OBJECTIVE = "val_loss"
 
 
 def search_space(task, strategy):
-    """`{name: ("log", low, high) or ("choice", values)}`: what tuning
-    searches for `strategy` on `task`.
+    """`{name: ("log", low, high, default) or ("choice", values, default)}`:
+    what tuning searches for `strategy` on `task`; the defaults are the
+    recipe's (its learning rate, the strategy's options), tried first.
 
     Example:
     >>> from keras_transfer.recipes import RECIPES
@@ -30,23 +32,30 @@ def search_space(task, strategy):
     ...     def recipe(self, strategy):
     ...         return RECIPES["classification"][strategy]
     >>> search_space(Task(), "lora")["lora_rank"]
-    ('choice', (2, 4, 8, 16))
+    ('choice', (2, 4, 8, 16), 8)
     """
+    from keras_transfer.trainability import DEFAULT_OPTIONS
+
     rate = task.recipe(strategy).learning_rate
-    space = {"learning_rate": ("log", rate / 3, rate * 3)}
+    space = {"learning_rate": ("log", rate / 3, rate * 3, rate)}
+    options = {**DEFAULT_OPTIONS.get(strategy, {}), **task.options.get(strategy, {})}
     for name, choices in STRATEGIES[strategy].tunable.items():
+        default = options.get(name)
         if name == "unfreeze_last":
-            choices = _within_blocks(choices, task.settings["preset"])
-        space[name] = ("choice", tuple(choices))
+            choices, default = _within_blocks(choices, default, task.settings["preset"])
+        values = tuple(sorted({*choices} | ({default} if default is not None else set())))
+        space[name] = ("choice", values, default if default is not None else values[0])
     return space
 
 
-def _within_blocks(choices, preset):
+def _within_blocks(choices, default, preset):
     from keras_transfer.presets import preset_limits
 
     blocks = preset_limits(preset)[1]
-    kept = [n for n in choices if blocks is None or n <= blocks]
-    return kept or [blocks]
+    if blocks is None:
+        return choices, default
+    kept = [n for n in choices if n <= blocks] or [blocks]
+    return kept, None if default is None else min(default, blocks)
 
 
 def describe(values):
@@ -108,12 +117,20 @@ def tune(task, strategy, trials, epochs, directory, seed=0, verbose=0):
                 )
             return {OBJECTIVE: min(history.history[OBJECTIVE])}
 
+    class RecipeFirst(keras_tuner.oracles.RandomSearchOracle):
+        """Random settings after the recipe's own, so that tuning never keeps a
+        setting that scores worse on the validation split than the recipe."""
+
+        def populate_space(self, trial_id):
+            if not self.trials:
+                return {"status": "RUNNING", "values": self.hyperparameters.values}
+            return super().populate_space(trial_id)
+
     options = dict(task.options[strategy])
-    tuner = keras_tuner.RandomSearch(
-        StrategyHyperModel(),
-        objective=keras_tuner.Objective(OBJECTIVE, "min"),
-        max_trials=trials,
-        seed=seed,
+    objective = keras_tuner.Objective(OBJECTIVE, "min")
+    tuner = keras_tuner.Tuner(
+        oracle=RecipeFirst(objective=objective, max_trials=trials, seed=seed),
+        hypermodel=StrategyHyperModel(),
         directory=directory,
         project_name=strategy,
         overwrite=True,
@@ -129,5 +146,5 @@ def tune(task, strategy, trials, epochs, directory, seed=0, verbose=0):
 
 def _value(hp, name, spec):
     if spec[0] == "log":
-        return hp.Float(name, spec[1], spec[2], sampling="log")
-    return hp.Choice(name, list(spec[1]))
+        return hp.Float(name, spec[1], spec[2], sampling="log", default=spec[3])
+    return hp.Choice(name, list(spec[1]), default=spec[2])

@@ -74,5 +74,21 @@ def test_search_space_is_each_strategys_data(tiny_preset):
             return STRATEGIES[strategy].recipe
 
     space = tuning.search_space(Task(), "last_n")
-    assert space["learning_rate"] == ("log", pytest.approx(1e-4 / 3), pytest.approx(3e-4))
-    assert space["unfreeze_last"] == ("choice", (1, 2))
+    # The recipe's values are the defaults, tried first: unfreeze_last 2, capped at two blocks.
+    assert space["learning_rate"] == (
+        "log", pytest.approx(1e-4 / 3), pytest.approx(3e-4), pytest.approx(1e-4)
+    )  # fmt: skip
+    assert space["unfreeze_last"] == ("choice", (1, 2), 2)
+
+
+def test_the_first_trial_is_the_recipe(tuned):
+    """Tuning tries the recipe's own setting first, so it never keeps one that scores
+    worse on the validation split."""
+    import glob
+    import json
+
+    _, _, out = tuned
+    trials = sorted(glob.glob(str(out / "tuning" / "lora" / "trial_*" / "trial.json")))
+    with open(trials[0], encoding="utf-8") as f:
+        values = json.load(f)["hyperparameters"]["values"]
+    assert values == {"learning_rate": pytest.approx(1e-3), "lora_rank": 8}
