@@ -39,6 +39,7 @@ COMPARE_FLAGS = (
     "augment",
     "seed",
     "save_models",
+    "tune",
     "overwrite",
     "truncation",
 )
@@ -277,6 +278,15 @@ def _compare_training_flags(compare):
         type=int,
         default=1,
         help="train each strategy N times (seeds SEED..SEED+N-1): mean ± std, error bars",
+    )
+    compare.add_argument(
+        "--tune",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first try N settings per strategy with KerasTuner (learning rate, unfreeze_last, "
+        "lora_rank), scored on the validation split; every seed trains with the best "
+        "(the tuned column)",
     )
     compare.add_argument(
         "--no-class-weight",

@@ -62,6 +62,7 @@ RUN_ARGS = (
     "log_root",
     "budget_minutes",
     "save_models",
+    "tune",
     "verbose",
 )
 
@@ -95,6 +96,7 @@ def compare(
     truncation="head",
     budget_minutes=DEFAULT_BUDGET_MINUTES,
     save_models=False,
+    tune=0,
     overwrite=False,
     log_root=None,
     verbose=1,
@@ -151,6 +153,11 @@ def compare(
         truncation: `"head"` or `"head_tail"` for texts over `max_length`.
         budget_minutes: each run's time budget (`TimeBudget`; None: none).
         save_models: write each strategy's model (first seed) to out/models.
+        tune: settings each strategy tries with KerasTuner before its runs
+            (0: none, the recipes as they are): its learning rate and its own
+            knobs (`unfreeze_last`, `lora_rank`), scored by the validation
+            loss, never on the test split; every seed trains with the best,
+            shown in the `tuned` column.
         overwrite: replace the results already in `out`.
         log_root: where the TensorBoard experiment folder goes.
         verbose: 0 silent, 1 a progress line per run, 2 also Keras' lines.
@@ -197,6 +204,7 @@ def _settings(arguments):
         check_int(name, settings[name], minimum=0)
     for name in ("epochs", "few_shot"):
         check_int(name, settings[name], allow_none=True)
+    check_int("tune", settings["tune"], minimum=0)
     strategies = settings["strategies"]
     if isinstance(strategies, str):
         settings["strategies"] = [s.strip() for s in strategies.split(",") if s.strip()]
@@ -233,6 +241,7 @@ def _run(task, train, test, settings):
     if settings["max_length"] != "auto":
         check_int("max_length", settings["max_length"])
     check_int("epochs", settings["epochs"], allow_none=True)
+    check_int("tune", settings["tune"], minimum=0)
     if settings["budget_minutes"] is not None:
         TimeBudget(settings["budget_minutes"])  # checked before anything runs
     settings = {**settings, "strategies": strategies}
@@ -262,6 +271,7 @@ def compare_strategies(
     truncation="head",
     budget_minutes=DEFAULT_BUDGET_MINUTES,
     save_models=False,
+    tune=0,
     overwrite=False,
     log_root=None,
     verbose=1,

@@ -18,7 +18,7 @@ import warnings
 from keras_transfer import platform, reports
 
 RESULT_FILES = ("results.csv", "results.md", "transfer_learning_comparison.png")
-RESULT_FOLDERS = ("reports", "models")
+RESULT_FOLDERS = ("reports", "models", "tuning")
 
 
 def run(
@@ -32,6 +32,7 @@ def run(
     log_root=None,
     budget_minutes=None,
     save_models=False,
+    tune=0,
     verbose=1,
 ):
     """Train `strategies` (each `seeds` times) on the task's prepared split;
@@ -48,6 +49,9 @@ def run(
         log_root: where the TensorBoard experiment folder goes.
         budget_minutes: each run's time budget (`keras_transfer.TimeBudget`).
         save_models: write each strategy's model (first seed) to out/models.
+        tune: settings each strategy tries on the validation split before its
+            first seed (`keras_transfer.tuning`); every seed trains with the
+            best. 0: each recipe as it is.
         verbose: 0 silent, 1 a progress line per run, 2 also Keras' epoch lines.
 
     Example:
@@ -62,10 +66,12 @@ def run(
     experiment_dir = _experiment_dir(task.EXPERIMENT, log_root)
     reports.write_hparams_config(
         experiment_dir,
-        ["strategy", "learning_rate", "max_epochs", "seed", *task.hparams],
+        ["strategy", "learning_rate", "max_epochs", "seed", *task.hparams]
+        + (["tuned"] if tune else []),
         [tag for tag, _ in task.hparam_metrics],
     )
     results = Results(task, experiment_dir, out)
+    tuned = {}
     task.before_training(results, verbose)
     for row, predicted in task.reference_rows():
         results.add(row, predicted, seed)
@@ -73,6 +79,8 @@ def run(
     runs = [(s, seed + k) for s in strategies for k in range(seeds)]
     with _quiet_tensorflow(), warnings.catch_warnings():
         for number, (strategy, run_seed) in enumerate(runs, start=1):
+            if tune and strategy not in tuned:
+                tuned[strategy] = _tune(task, strategy, tune, epochs, out, seed, verbose)
             recipe = task.recipe(strategy)
             max_epochs = epochs or recipe.max_epochs
             header = (
@@ -85,6 +93,8 @@ def run(
                 model, history, row, predicted = _train_one(
                     task, strategy, max_epochs, experiment, experiment_dir, budget_minutes, verbose
                 )
+                if tune:
+                    row["tuned"] = tuned[strategy]
                 results.add(row, predicted, run_seed, history)
                 if save_models and out is not None and run_seed == seed:
                     os.makedirs(os.path.join(out, "models"), exist_ok=True)
@@ -97,6 +107,28 @@ def run(
             task.after_run()
     results.write(final=True)
     return results.table()
+
+
+def _tune(task, strategy, trials, epochs, out, seed, verbose):
+    """Search `strategy`'s settings on the validation split, make the task
+    train with the best from now on, and describe them for the table."""
+    import tempfile
+
+    import keras
+
+    from keras_transfer import tuning
+
+    header = f"      {strategy:<9} tuning ({trials} trials on the validation split)"
+    with progress_line(header, verbose) as progress, tempfile.TemporaryDirectory() as temp:
+        keras.utils.set_random_seed(seed)
+        directory = os.path.join(out, "tuning") if out is not None else temp
+        max_epochs = epochs or task.recipe(strategy).max_epochs
+        values = tuning.tune(task, strategy, trials, max_epochs, directory, seed, verbose)
+        task.use(strategy, values)
+        if verbose:
+            progress.finish(tuning.describe(values))
+    keras.backend.clear_session()
+    return tuning.describe(values)
 
 
 def _train_one(task, strategy, max_epochs, experiment, experiment_dir, budget_minutes, verbose):
@@ -176,6 +208,7 @@ class Results:
                 "max_epochs": int(row.get("max_epochs", 0)),
                 "seed": int(seed),
                 **self.task.hparams,
+                **({"tuned": row["tuned"]} if "tuned" in row else {}),
             },
             {tag: float(row.get(column) or 0.0) for tag, column in self.task.hparam_metrics},
         )

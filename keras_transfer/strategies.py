@@ -45,6 +45,8 @@ class Strategy:
     `pretrained` says whether pretrained weights are used; `in_default_run`
     whether `python -m keras_transfer compare` runs it without `--strategies`;
     `uses_preset` whether it builds on the `preset` encoder.
+    `tunable` holds the knobs `compare(tune=N)` searches besides the
+    learning rate (`{option: choices}`; `keras_transfer.tuning`).
     `token_recipe` is the recipe for token classification (NER,
     `python -m keras_transfer compare --task ner`), for the strategies that
     apply there; None for the others.
@@ -68,6 +70,7 @@ class Strategy:
     options: dict = dataclasses.field(default_factory=dict)
     trains: bool = True
     prepare_fit: Callable = compile_with_recipe
+    tunable: dict = dataclasses.field(default_factory=dict)
 
     def build(self, label_names, max_length=128, preset=None, **options):
         """A new compiled model for `label_names`; `options` override the
@@ -88,6 +91,8 @@ class Strategy:
         epochs=None,
         class_weight="balanced",
         options=None,
+        recipe=None,
+        model=None,
         **fit_kwargs,
     ):
         """Build a fresh model and fit it with this strategy's recipe.
@@ -95,15 +100,19 @@ class Strategy:
         A strategy that does not train returns `(model, None)`. The optimizer
         follows the recipe over `epochs` (default
         `recipe.max_epochs`); `fit` adds the mandatory callbacks. Returns
-        `(model, history)`. Other keyword arguments go to `model.fit`
-        (`experiment`, `log_root`, `callbacks`, `verbose`, ...).
+        `(model, history)`. `recipe` replaces the strategy's own (a tuned
+        learning rate); `model` is one `build` already made. Other keyword
+        arguments go to `model.fit` (`experiment`, `log_root`, `callbacks`,
+        `verbose`, ...).
         """
-        epochs = epochs or self.recipe.max_epochs
-        model = self.build(label_names, max_length, preset, **(options or {}))
+        recipe = recipe or self.recipe
+        epochs = epochs or recipe.max_epochs
+        if model is None:
+            model = self.build(label_names, max_length, preset, **(options or {}))
         if not self.trains:
             return model, None
         steps_per_epoch = -(-len(texts) // batch_size)
-        fit_kwargs.update(self.prepare_fit(model, self.recipe, steps_per_epoch, epochs))
+        fit_kwargs.update(self.prepare_fit(model, recipe, steps_per_epoch, epochs))
         history = model.fit(
             texts,
             labels,
@@ -173,8 +182,18 @@ STRATEGIES = {
         _strategy(
             "frozen", "frozen transformer (feature extraction), head only", _build_transformer
         ),
-        _strategy("last_n", "top N transformer blocks + head", _build_transformer),
-        _strategy("lora", "LoRA adapters on query/value + head", _build_transformer),
+        _strategy(
+            "last_n",
+            "top N transformer blocks + head",
+            _build_transformer,
+            tunable={"unfreeze_last": (1, 2, 3, 4, 6)},
+        ),
+        _strategy(
+            "lora",
+            "LoRA adapters on query/value + head",
+            _build_transformer,
+            tunable={"lora_rank": (2, 4, 8, 16)},
+        ),
         _strategy("full", "full fine-tuning", _build_transformer),
         _strategy(
             "scratch",

@@ -260,6 +260,7 @@ def test_ner_seeds_give_mean_and_std(twins):
         ({"tag_column": 2}, "`tag_column` only applies to task='ner'.*tag_column=2"),
         ({"train_size": -1}, "train_size=-1"),
         ({"task": "ner", "seeds": 0}, "seeds=0"),
+        ({"tune": -1}, "tune=-1"),
     ],
 )
 def test_compare_refuses_arguments_before_reading_data(kwargs, match, tmp_path):
@@ -270,7 +271,8 @@ def test_compare_refuses_arguments_before_reading_data(kwargs, match, tmp_path):
 @pytest.mark.parametrize(
     "flags, expected",
     [
-        ([], {"task": "classification", "out": "comparison", "seeds": 1, "augment": 0}),
+        ([], {"task": "classification", "out": "comparison", "seeds": 1, "augment": 0, "tune": 0}),
+        (["--tune", "3", "--seeds", "2"], {"tune": 3, "seeds": 2}),
         (
             ["--no-class-weight", "--unfreeze-last", "1", "--lora-rank", "4"],
             {"class_weight": None, "unfreeze_last": 1, "lora_rank": 4},

@@ -1,5 +1,7 @@
 """What every task spec shares: the strategies' build options, the run's hyper-parameters."""
 
+import dataclasses
+
 from keras_transfer.strategies import strategy_options
 
 
@@ -41,6 +43,21 @@ class Task:
             "max_length": settings["max_length"],
             "n_train": n_train,
         }
+        self.learning_rates = {}  # tuned ones (`use`)
+
+    def recipe(self, strategy):
+        """The strategy's recipe for this task, with its tuned learning rate if any."""
+        recipe = self.base_recipe(strategy)
+        if strategy in self.learning_rates:
+            recipe = dataclasses.replace(recipe, learning_rate=self.learning_rates[strategy])
+        return recipe
+
+    def use(self, strategy, values):
+        """Train `strategy` from now on with `values` (`{"learning_rate": ...,
+        option: ...}`, `keras_transfer.tuning`) instead of its recipe's and defaults."""
+        values = dict(values)
+        self.learning_rates[strategy] = values.pop("learning_rate")
+        self.options[strategy] = {**self.options[strategy], **values}
 
     @property
     def hparam_metrics(self):

@@ -101,7 +101,7 @@ class ClassificationTask(Task):
         ):
             data_lib.class_sample_weights(self.y_train, class_weight, len(self.label_names))
 
-    def recipe(self, strategy):
+    def base_recipe(self, strategy):
         return STRATEGIES[strategy].recipe
 
     def before_training(self, results, verbose):
@@ -180,8 +180,16 @@ class ClassificationTask(Task):
             predicted,
         )
 
-    def train(self, strategy, epochs, **fit_kwargs):
-        """Build `strategy`'s model, compile it with its recipe and fit it: (model, history)."""
+    def build(self, strategy):
+        """`strategy`'s new model with this task's options."""
+        settings = self.settings
+        return STRATEGIES[strategy].build(
+            self.label_names, settings["max_length"], settings["preset"], **self.options[strategy]
+        )
+
+    def train(self, strategy, epochs, model=None, **fit_kwargs):
+        """Build `strategy`'s model (or take `model`, from `build`), compile it
+        with its recipe and fit it: (model, history)."""
         settings = self.settings
         return STRATEGIES[strategy].train(
             self.x_train,
@@ -194,6 +202,8 @@ class ClassificationTask(Task):
             epochs=epochs,
             class_weight=settings["class_weight"],
             options=self.options[strategy],
+            recipe=self.recipe(strategy),
+            model=model,
             **fit_kwargs,
         )
 

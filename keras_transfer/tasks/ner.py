@@ -100,7 +100,7 @@ class NerTask(Task):
         check_test_tags(tags, test[1], f"test={describe(test_source)}")
         return cls(train, validation, test, settings)
 
-    def recipe(self, strategy):
+    def base_recipe(self, strategy):
         return STRATEGIES[strategy].token_recipe
 
     def reference_rows(self):
@@ -125,20 +125,25 @@ class NerTask(Task):
             predicted,
         )
 
-    def train(self, strategy, epochs, **fit_kwargs):
-        """A `TokenClassifier` with `strategy`, compiled with its token recipe and fitted."""
+    def build(self, strategy):
+        """A new `TokenClassifier` with `strategy` and this task's options."""
         from keras_transfer.models.token_classifier import TokenClassifier
 
-        settings = self.settings
-        batch_size = settings["batch_size"]
-        model = TokenClassifier.from_preset(
-            settings["preset"],
+        return TokenClassifier.from_preset(
+            self.settings["preset"],
             tag_names=self.tag_names,
             strategy=strategy,
-            max_length=settings["max_length"],
-            word_shape=settings["word_shape"],
+            max_length=self.settings["max_length"],
+            word_shape=self.settings["word_shape"],
             **self.options[strategy],
         )
+
+    def train(self, strategy, epochs, model=None, **fit_kwargs):
+        """A `TokenClassifier` with `strategy` (or `model`, from `build`),
+        compiled with its token recipe and fitted."""
+        batch_size = self.settings["batch_size"]
+        if model is None:
+            model = self.build(strategy)
         steps = -(-len(self.train_words) // batch_size)
         model.compile(optimizer=self.recipe(strategy).optimizer(steps, epochs))
         history = model.fit(
