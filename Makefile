@@ -8,6 +8,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BACKENDS ?= tensorflow jax torch
 ARGS ?=
+# One worker per core, at most four (each holds a backend and its models: 2-4 GB);
+# a test module stays on one worker, so its shared fixtures are built once.
+PYTEST_WORKERS ?= -n auto --maxprocesses 4 --dist loadfile
 PY := $(VENV)/bin/python
 
 .PHONY: all compare docs smoke setup test
@@ -33,7 +36,7 @@ test: setup
 	@status=0; for backend in $(BACKENDS); do \
 	  echo "=== KERAS_BACKEND=$$backend"; start=$$(date +%s); \
 	  KERAS_BACKEND=$$backend KERAS_TRANSFER_TEST_CACHE=$(CURDIR)/.test_cache \
-	    $(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	    $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_WORKERS); rc=$$?; \
 	  echo "=== KERAS_BACKEND=$$backend: exit $$rc in $$(( $$(date +%s) - start )) s"; \
 	  [ $$rc -eq 0 ] || status=1; \
 	done; exit $$status

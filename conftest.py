@@ -13,6 +13,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _SESSION_CACHE = tempfile.mkdtemp(prefix="keras_transfer_test_cache_")
 os.environ["KERAS_TRANSFER_CACHE"] = _SESSION_CACHE
 atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
+# The same programs for the processes a test starts (a CLI run, a reload in a fresh
+# process), which get a test's own feature cache: JAX reads these at start-up.
+os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(_SESSION_CACHE, "jax")
+os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+# XLA compiles the tiny models' steps at optimisation level 0: they run in milliseconds
+# either way, and compiling them is most of the JAX suite's time (2-3x less at level 0).
+# TensorFlow (no XLA on a CPU) and PyTorch are unaffected.
+os.environ["XLA_FLAGS"] = " ".join(
+    [os.environ.get("XLA_FLAGS", ""), "--xla_backend_optimization_level=0"]
+).strip()
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run_two_devices(cases):
     env = dict(os.environ, KERAS_BACKEND=BACKEND, CASES=cases, PYTHONPATH=ROOT)
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"  # JAX; TF sets its own
+    # JAX; TF sets its own
+    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=2"
     done = subprocess.run(
         [sys.executable, "-m", "tests.distributed_run"],
         env=env,

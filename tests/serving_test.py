@@ -51,8 +51,10 @@ def test_predictor_names_labels(saved_models):
         predictor.predict_batch([3])
 
 
-def test_saved_models_reload_under_every_backend(saved_models):
-    """Same backend in-process (<= 1e-5), the other two in their own processes (<= 1e-4)."""
+def test_saved_models_reload_under_another_backend(saved_models):
+    """Same backend in-process (<= 1e-5), the next backend in its own process (<= 1e-4):
+    tensorflow -> jax -> torch -> tensorflow, so that `make test`, one run per backend,
+    saves under every backend and loads under every backend."""
     for name, path in saved_models.items():
         expected = np.load(path.replace(".keras", ".npz"))
         model = keras.saving.load_model(path)
@@ -61,8 +63,7 @@ def test_saved_models_reload_under_every_backend(saved_models):
     pairs = [
         arg for path in saved_models.values() for arg in (path, path.replace(".keras", ".npz"))
     ]
-    # The other two backends load side by side, each in its own process.
-    others = [b for b in BACKENDS if b != keras.config.backend()]
+    others = [BACKENDS[(BACKENDS.index(keras.config.backend()) + 1) % len(BACKENDS)]]
     procs = {
         backend: subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests", "cross_backend_load.py"), *pairs],
@@ -80,6 +81,16 @@ def test_saved_models_reload_under_every_backend(saved_models):
             report = json.loads(line)
             assert report["backend"] == backend
             assert report["max_abs_diff"] <= 1e-4, report
+
+
+def test_saved_models_keep_jit_compile_auto(saved_models):
+    """Keras saves `jit_compile` as resolved on the saving backend (True on JAX), which
+    would reload under PyTorch with `torch.compile`; the toolkit's models save "auto"."""
+    import zipfile
+
+    for path in saved_models.values():
+        config = json.loads(zipfile.ZipFile(path).read("config.json"))
+        assert config["compile_config"]["jit_compile"] == "auto", path
 
 
 def test_bad_model_files(tmp_path, saved_models):

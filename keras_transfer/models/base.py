@@ -152,6 +152,10 @@ class TransferModel(FitSteps, keras_hub.models.Task):
 
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
+        if kwargs.get("jit_compile", "auto") == "auto":
+            # Saved as asked, not as resolved here: "auto" is XLA on JAX but no
+            # `torch.compile` on PyTorch, where a saved True would reload compiled.
+            self._compile_config.config["jit_compile"] = "auto"
         attach_plateau_schedule(self.optimizer)
         compat.clip_after_all_reduce(self.optimizer)
 
