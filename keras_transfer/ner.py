@@ -30,6 +30,7 @@ def compare_ner(
     seeds=1,
     budget_minutes=None,
     save_models=False,
+    tune=0,
     overwrite=False,
     log_root=None,
     verbose=1,
