@@ -15,7 +15,7 @@ from keras_transfer_runtime.predictor import (  # noqa: F401  (PredictionError: 
     result,
 )
 from keras_transfer_runtime.server import MAX_BATCH_SIZE, MAX_TEXT_CHARS
-from keras_transfer_runtime.tagging import tag_texts
+from keras_transfer_runtime.tagging import TextTagging
 
 
 def load_model(path):
@@ -165,7 +165,7 @@ class Predictor:
         return self.predict_batch([check_text(text)])[0]
 
 
-class TokenPredictor:
+class TokenPredictor(TextTagging):
     """A saved `keras_transfer.TokenClassifier`, loaded once, tagging words
     and raw texts.
 
@@ -228,15 +228,6 @@ class TokenPredictor:
     def predict(self, words, batch_size=32):
         """One tag name per word, for a list of sentences (lists of words)."""
         return self.model.predict(words, batch_size=batch_size)
-
-    def tag_batch(self, texts, batch_size=32):
-        """Tag raw texts: per text, `{"words": [...], "tags": [...], "entities":
-        [{"type", "text", "start", "end"}, ...]}` (empty list in, empty out)."""
-        return tag_texts(self.predict, texts, batch_size)
-
-    def tag(self, text):
-        """Tag one raw text (see `tag_batch`)."""
-        return self.tag_batch([check_text(text)])[0]
 
 
 def open_predictor(path):

@@ -3,7 +3,7 @@ group the tags into entities with their character spans."""
 
 import re
 
-from keras_transfer_runtime.predictor import check_texts
+from keras_transfer_runtime.predictor import check_text, check_texts
 
 # Words and punctuation marks, as CoNLL data and BERT's basic tokenizer split them.
 WORD = re.compile(r"\w+|[^\w\s]")
@@ -80,3 +80,17 @@ def tag_texts(predict, texts, batch_size=32):
             entities.append({"type": kind, "text": text[start:stop], "start": start, "end": stop})
         results.append({"words": words, "tags": list(tags), "entities": entities})
     return results
+
+
+class TextTagging:
+    """`tag` and `tag_batch` on raw texts, for a predictor whose `predict`
+    takes word lists (the toolkit's and the runtime's `TokenPredictor`)."""
+
+    def tag_batch(self, texts, batch_size=32):
+        """Tag raw texts: per text, `{"words": [...], "tags": [...], "entities":
+        [{"type", "text", "start", "end"}, ...]}` (empty list in, empty out)."""
+        return tag_texts(self.predict, texts, batch_size)
+
+    def tag(self, text):
+        """Tag one raw text (see `tag_batch`)."""
+        return self.tag_batch([check_text(text)])[0]

@@ -5,14 +5,13 @@ import numpy as np
 from keras_transfer_runtime.predictor import (
     PredictionError,
     _open_export,
-    check_text,
     length_batches,
 )
-from keras_transfer_runtime.tagging import tag_texts
+from keras_transfer_runtime.tagging import TextTagging
 from keras_transfer_runtime.word_shape import word_shape_ids
 
 
-class TokenPredictor:
+class TokenPredictor(TextTagging):
     """An exported token classifier (`keras_transfer.export` of a
     `TokenClassifier`), loaded once, giving one tag per word as the Keras
     model's `predict(words)` does.
@@ -144,15 +143,6 @@ class TokenPredictor:
             ids = np.where(values.any(axis=1), values.argmax(axis=1), self.outside)
             tagged.append([self.tag_names[i] for i in ids])
         return tagged
-
-    def tag_batch(self, texts, batch_size=32):
-        """Tag raw texts: per text, `{"words": [...], "tags": [...], "entities":
-        [{"type", "text", "start", "end"}, ...]}` (empty list in, empty out)."""
-        return tag_texts(self.predict, texts, batch_size)
-
-    def tag(self, text):
-        """Tag one raw text (see `tag_batch`)."""
-        return self.tag_batch([check_text(text)])[0]
 
 
 def check_word_lists(words):
