@@ -18,6 +18,7 @@ from keras_transfer.platform import detect_platform, log_dir
 # Modules whose import registers classes with `keras.saving`.
 _SERIALIZABLE = (
     "keras_transfer.layers.masked_global_pooling",
+    "keras_transfer.layers.text_windows",
     "keras_transfer.metrics",
     "keras_transfer.schedules",
     "keras_transfer.optimizers",

@@ -88,7 +88,9 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
         model: a fitted `TransformerClassifier`, `MultiTaskClassifier`
             (one output per task) or `TokenClassifier` (its tags, served by
             `keras_transfer_runtime.TokenPredictor`). Models that do not
-            tokenize texts (embedding, zero-shot, SetFit) are refused.
+            tokenize texts (embedding, zero-shot, SetFit) are refused, and
+            so are models whose `truncation` is not `"head"` (the runtime
+            keeps a text's first `max_length` tokens).
         path: the folder to write (written whole, or not at all).
         format: `"onnx"` (default) or `"tf_saved_model"`; see
             `supported_formats()` for those that work on the current backend.
@@ -113,6 +115,12 @@ def export(model, path, format="onnx", quantize=None, overwrite=False):
     from keras_transfer.atomic import check_out, write_folder
 
     backend = keras.config.backend()
+    if getattr(model, "truncation", "head") != "head":
+        raise ValueError(
+            "The exported runtime keeps the first `max_length` tokens of a text, so it exports "
+            "models with truncation='head' only; serve this model from its .keras file "
+            f"(`keras_transfer.Predictor`). Received: model with truncation={model.truncation!r}"
+        )
     if format not in FORMATS:
         raise ValueError(
             f"`format` must be one of {FORMATS}. Received: format={format!r}. On the "

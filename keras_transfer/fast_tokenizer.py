@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from keras_transfer.checks import check_int
+
 _CHUNK = 2048
 
 
@@ -28,12 +30,26 @@ class FastTokenizer:
             (default) its first tokens; `"head_tail"` its first quarter and
             last three quarters of the room, as in Sun et al. (2019), "How to
             Fine-Tune BERT for Text Classification" (128 + 382 of 510 there),
-            where the end of a review often says the most.
+            where the end of a review often says the most; `"chunks"` all
+            of it, in overlapping windows (see below).
+        max_chunks: with `truncation="chunks"`, the most windows per text
+            (default 4); the rest of a longer text is left out. Only for
+            `"chunks"`.
 
     Calling it on a list of texts returns numpy arrays: the preprocessor's
     inputs (`token_ids`, `padding_mask`, and `segment_ids` where the model
     takes them), padded to `sequence_length`, and `lengths` (tokens per text,
     special tokens included).
+
+    With `truncation="chunks"` each input has a window axis,
+    `(texts, max_chunks, sequence_length)`: a text's tokens in windows of
+    `sequence_length - 2`, each packed with its own special tokens, each
+    starting `(sequence_length - 2) - (sequence_length - 2) // 2` tokens after
+    the one before, so consecutive windows overlap by half a window (Hugging
+    Face's `return_overflowing_tokens` with `stride=(sequence_length - 2) // 2`
+    makes the same windows). A text that fits takes one window; the windows it
+    does not need are all padding (`padding_mask` false). `lengths` counts the
+    tokens of all its windows.
 
     Example:
     >>> import keras_transfer as kt
@@ -43,13 +59,13 @@ class FastTokenizer:
     ([101, 1037, 2307, 2143, 999, 102], [6])
     """
 
-    def __init__(self, preprocessor, truncation="head"):
+    def __init__(self, preprocessor, truncation="head", max_chunks=None):
         if getattr(preprocessor, "sequence_length", None) is None:
             raise ValueError(
                 "`preprocessor` must be a keras-hub text preprocessor with a `sequence_length`. "
                 f"Received: preprocessor of type {type(preprocessor).__name__}"
             )
-        check_truncation(truncation)
+        self.max_chunks = check_max_chunks(truncation, max_chunks)
         self.truncation = truncation
         self.preprocessor = preprocessor
         self.sequence_length = preprocessor.sequence_length
@@ -59,7 +75,8 @@ class FastTokenizer:
         reference = self._reference(probe)
         self._segment_ids = "segment_ids" in reference
         self._reference_tokenizer = _reference_tokenizer(preprocessor)
-        if self._reference_tokenizer is not None and not _same(self._pack(probe), reference):
+        packed = None if self._reference_tokenizer is None else self._pack(probe, "head")
+        if packed is not None and not _same(packed, reference):
             # A packer we do not mirror: the preprocessor's own way.
             self._reference_tokenizer = None
         if truncation != "head" and self._reference_tokenizer is None:
@@ -78,7 +95,7 @@ class FastTokenizer:
     def __call__(self, texts):
         texts = [str(t) for t in texts]
         if self._reference_tokenizer is not None:
-            return self._pack(texts)
+            return self._pack(texts, self.truncation)
         return self._reference(texts)
 
     def _reference(self, texts):
@@ -94,33 +111,52 @@ class FastTokenizer:
         tokens["lengths"] = tokens["padding_mask"].astype("int32").sum(axis=1)
         return tokens
 
-    def _pack(self, texts):
+    def _pack(self, texts, truncation):
         start, end, pad = special_ids(self.preprocessor)
         encodings = self._reference_tokenizer.encode_batch(texts, add_special_tokens=False)
         n, length = len(texts), self.sequence_length
-        token_ids = np.full((n, length), pad, dtype="int32")
-        lengths = np.empty(n, dtype="int32")
-        room = length - 2
-        head = room // 4 if self.truncation == "head_tail" else room
+        count = self.max_chunks if truncation == "chunks" else 1
+        token_ids = np.full((n, count, length), pad, dtype="int32")
+        sizes = np.zeros((n, count), dtype="int32")
         for row, encoding in enumerate(encodings):
-            body = encoding.ids
-            if len(body) > room:
-                body = body[:head] + body[len(body) - (room - head) :]
-            token_ids[row, 0] = start
-            token_ids[row, 1 : len(body) + 1] = body
-            token_ids[row, len(body) + 1] = end
-            lengths[row] = len(body) + 2
+            bodies = _windows(encoding.ids, length - 2, truncation, count)
+            for window, body in enumerate(bodies):
+                token_ids[row, window, 0] = start
+                token_ids[row, window, 1 : len(body) + 1] = body
+                token_ids[row, window, len(body) + 1] = end
+                sizes[row, window] = len(body) + 2
         tokens = {
             "token_ids": token_ids,
-            "padding_mask": np.arange(length)[None, :] < lengths[:, None],
+            "padding_mask": np.arange(length) < sizes[..., None],
         }
         if self._segment_ids:
-            tokens["segment_ids"] = np.zeros((n, length), dtype="int32")
-        tokens["lengths"] = lengths
+            tokens["segment_ids"] = np.zeros((n, count, length), dtype="int32")
+        if truncation != "chunks":
+            tokens = {key: value[:, 0] for key, value in tokens.items()}
+        tokens["lengths"] = sizes.sum(axis=1, dtype="int32")
         return tokens
 
 
-TRUNCATIONS = ("head", "head_tail")
+def _windows(ids, room, truncation, max_chunks):
+    """The token ids of a text (no special tokens) that go in its windows of `room` tokens."""
+    if len(ids) <= room or room == 0:
+        return [ids[:room]]
+    if truncation == "head":
+        return [ids[:room]]
+    if truncation == "head_tail":
+        head = room // 4
+        return [ids[:head] + ids[len(ids) - (room - head) :]]
+    step = room - room // 2  # consecutive windows share room // 2 tokens
+    windows = []
+    for start in range(0, len(ids), step):
+        windows.append(ids[start : start + room])
+        if start + room >= len(ids) or len(windows) == max_chunks:
+            break
+    return windows
+
+
+TRUNCATIONS = ("head", "head_tail", "chunks")
+DEFAULT_MAX_CHUNKS = 4
 
 
 def check_truncation(truncation):
@@ -128,6 +164,23 @@ def check_truncation(truncation):
         raise ValueError(
             f"`truncation` must be one of {TRUNCATIONS}. Received: truncation={truncation!r}"
         )
+
+
+def check_max_chunks(truncation, max_chunks):
+    """`max_chunks` for `truncation`, checked: None (default 4) or an int >= 1
+    with `"chunks"`, None with the other truncations."""
+    check_truncation(truncation)
+    if truncation != "chunks":
+        if max_chunks is not None:
+            raise ValueError(
+                "`max_chunks` sets the windows per text of truncation='chunks' only. "
+                f"Received: max_chunks={max_chunks!r} with truncation={truncation!r}"
+            )
+        return None
+    if max_chunks is None:
+        return DEFAULT_MAX_CHUNKS
+    check_int("max_chunks", max_chunks, minimum=1)
+    return max_chunks
 
 
 def special_ids(preprocessor):

@@ -155,7 +155,7 @@ class FeatureCache:
 
     def model_digest(self):
         """Hash of the model class, architecture, frozen weights, preprocessor
-        and truncation."""
+        and truncation (with its windows per text for `"chunks"`)."""
         if self._model_digest is None:
             h = hashlib.sha256(type(self.model).__name__.encode())
             layers = [_strip_names(layer.get_config()) for layer in self._extractor.layers]
@@ -166,6 +166,8 @@ class FeatureCache:
                 "vocabulary": _vocabulary(preprocessor),
                 "truncation": getattr(self.model, "truncation", "head"),
             }
+            if getattr(self.model, "max_chunks", None) is not None:
+                parts["max_chunks"] = self.model.max_chunks
             h.update(json.dumps(parts, sort_keys=True, default=str).encode())
             for weight in self._extractor.weights:
                 value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))

@@ -100,6 +100,27 @@ def predict_by_length(predict_on_batch, inputs, lengths, batch_size, buckets, st
     return in_input_order(_concatenate(outputs), order)
 
 
+def cut_to_bucket(inputs, buckets):
+    """Token arrays (numpy, with a `padding_mask`) cut as `data.trim_to_bucket`
+    cuts a batch: to the smallest of `buckets` that holds the longest row and,
+    with a window axis (`truncation="chunks"`), to the windows the texts use.
+
+    Example:
+    >>> mask = np.zeros((1, 4, 40), bool)
+    >>> mask[0, :2, :20] = True
+    >>> cut_to_bucket({"padding_mask": mask}, [16, 32, 40])["padding_mask"].shape
+    (1, 2, 32)
+    """
+    mask = np.asarray(inputs["padding_mask"]).astype(bool)
+    length = min(b for b in buckets if b >= mask.sum(axis=-1).max())
+    inputs = {key: np.asarray(value)[..., :length] for key, value in inputs.items()}
+    if mask.ndim == 3:
+        used = mask.any(axis=-1).sum(axis=-1).max()
+        count = min(c for c in data.window_buckets(mask.shape[1]) if c >= used)
+        inputs = {key: value[:, :count] for key, value in inputs.items()}
+    return inputs
+
+
 def in_input_order(rows, order):
     """Rows computed in `order` (topped up with extra rows at the end), back in input order."""
     rows = np.asarray(rows)

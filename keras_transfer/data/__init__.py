@@ -32,6 +32,7 @@ from keras_transfer.data.pipeline import (
     inference_rows,
     shuffle_seed,
     trim_to_bucket,
+    window_buckets,
 )
 from keras_transfer.data.sampling import (
     augment_punctuation,
@@ -66,6 +67,7 @@ __all__ = [
     "split_last",
     "stratified_split",
     "trim_to_bucket",
+    "window_buckets",
     "warn_absent_classes",
     "warn_unseen_labels",
 ]

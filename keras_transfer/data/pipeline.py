@@ -97,10 +97,28 @@ def bucket_lengths(sequence_length):
     return [*lengths, sequence_length]
 
 
+def window_buckets(max_windows):
+    """The window counts batches of windowed texts (`truncation="chunks"`) are
+    cut to: 1, 2, 4, ... below `max_windows`, and `max_windows` itself.
+
+    Example:
+    >>> window_buckets(6)
+    [1, 2, 4, 6]
+    """
+    counts, count = [], 1
+    while count < max_windows:
+        counts.append(count)
+        count *= 2
+    return [*counts, max_windows]
+
+
 def trim_to_bucket(lengths, token_labels=True):
     """A `tf.data` map function that cuts a batch of token inputs (a dict with
     a `padding_mask`) to the smallest of `lengths` that holds the batch's
     longest row; with `token_labels` (one label per token) the labels too.
+    Inputs with a window axis, `(texts, windows, length)` (see
+    `keras_transfer.FastTokenizer`'s `"chunks"`), are also cut to the
+    smallest of `window_buckets` that holds the windows the batch's texts use.
 
     Padding is masked out of attention (and its labels are ignored), so the
     outputs are those of full padding for less work; the few fixed lengths
@@ -111,9 +129,15 @@ def trim_to_bucket(lengths, token_labels=True):
     buckets = tf.constant(sorted(lengths), dtype=tf.int32)
 
     def trim(x, y=None, *rest):
-        longest = tf.reduce_max(tf.reduce_sum(tf.cast(x["padding_mask"], tf.int32), axis=1))
+        mask = tf.cast(x["padding_mask"], tf.int32)
+        longest = tf.reduce_max(tf.reduce_sum(mask, axis=-1))
         length = tf.reduce_min(tf.boolean_mask(buckets, buckets >= longest))
-        x = {key: value[:, :length] for key, value in x.items()}
+        x = {key: value[..., :length] for key, value in x.items()}
+        if mask.shape.rank == 3:
+            counts = tf.constant(window_buckets(mask.shape[1]), dtype=tf.int32)
+            used = tf.reduce_max(tf.reduce_sum(tf.reduce_max(mask, axis=-1), axis=-1))
+            count = tf.reduce_min(tf.boolean_mask(counts, counts >= used))
+            x = {key: value[:, :count] for key, value in x.items()}
         if y is None:
             return (x,)
         return (x, y[:, :length] if token_labels else y, *rest)

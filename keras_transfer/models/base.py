@@ -10,7 +10,12 @@ from keras_transfer.checks import check_int
 from keras_transfer.distribution import replicas
 from keras_transfer.families.tokenization import HF_TOKENIZER_ATTRIBUTE, attach_hf_tokenizer
 from keras_transfer.feature_cache import check_cache_mode
-from keras_transfer.length_buckets import bucketed_dataset, in_input_order, take_rows
+from keras_transfer.length_buckets import (
+    bucketed_dataset,
+    cut_to_bucket,
+    in_input_order,
+    take_rows,
+)
 from keras_transfer.models.fit_steps import FitSteps, is_dataset
 from keras_transfer.presets import (
     default_max_length,
@@ -86,8 +91,10 @@ class TransferModel(FitSteps, keras_hub.models.Task):
     tokenizes_texts = False
 
     # What a text longer than `max_length` keeps (see `FastTokenizer`);
-    # models that take it as an argument save it in their config.
+    # models that take it as an argument save it in their config, with
+    # `max_chunks` (windows per text) for `"chunks"`.
     truncation = "head"
+    max_chunks = None
 
     # False where `fit` trains with an optimizer of its own (or not at all):
     # the compiled one then stays unbuilt, saved and reloaded as such.
@@ -279,10 +286,12 @@ class TransferModel(FitSteps, keras_hub.models.Task):
             getattr(tokenizer, "strip_accents", None),
             id(getattr(tokenizer, HF_TOKENIZER_ATTRIBUTE, None)),
             self.truncation,
+            self.max_chunks,
         )
         cached = self.__dict__.get("_fast_tokenizer")
         if cached is None or cached[0] != key:
-            cached = (key, FastTokenizer(self.preprocessor, truncation=self.truncation))
+            tokenizer = FastTokenizer(self.preprocessor, self.truncation, self.max_chunks)
+            cached = (key, tokenizer)
             self.__dict__["_fast_tokenizer"] = cached  # a helper, not a tracked attribute
         return cached[1](texts)
 
@@ -389,8 +398,7 @@ class TransferModel(FitSteps, keras_hub.models.Task):
         if self.tokenizes_texts and data.is_text_array(x):
             tokens = self.tokenize(x)
             buckets = data.bucket_lengths(self.preprocessor.sequence_length)
-            length = min(b for b in buckets if b >= tokens["lengths"].max())
-            x = {key: tokens[key][:, :length] for key in self.backbone.input}
+            x = cut_to_bucket({key: tokens[key] for key in self.backbone.input}, buckets)
         return super().predict_on_batch(x)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):

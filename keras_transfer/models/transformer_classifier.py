@@ -3,7 +3,8 @@
 import keras
 
 from keras_transfer.checks import check_max_length, check_rate
-from keras_transfer.fast_tokenizer import check_truncation
+from keras_transfer.fast_tokenizer import check_max_chunks
+from keras_transfer.layers.text_windows import WindowMean, WindowsToRows
 from keras_transfer.metrics import classification_metrics
 from keras_transfer.models.base import TransferModel
 from keras_transfer.models.sentence_encoder import pooled_output
@@ -21,7 +22,12 @@ class TransformerClassifier(TransferModel):
 
     text -> `preprocessor` (tokenize, truncate to `max_length`) -> `backbone`
     -> [CLS] vector (or masked mean over tokens) -> Dense 128 relu -> Dropout 0.3
-    -> softmax. In `fit`, `evaluate`, `predict` and `predict_on_batch`, raw
+    -> softmax. With `truncation="chunks"` a long text is read whole, in
+    overlapping windows of `max_length` tokens: each window goes through the
+    backbone and is pooled as above, and the head reads the mean of the
+    text's window vectors (`keras_transfer.layers.WindowMean`: windows that
+    hold tokens weigh the same, the padding windows of a shorter text
+    nothing). In `fit`, `evaluate`, `predict` and `predict_on_batch`, raw
     texts are tokenized before the pipeline (`keras_transfer.FastTokenizer`) and
     each batch is padded only to the smallest of 16/32/64/.../`max_length` that
     holds its longest text; training batches group texts of similar length.
@@ -49,8 +55,15 @@ class TransformerClassifier(TransferModel):
         lora_rank: rank of the LoRA adapters (default: the registry's, 8).
         pooling: `"cls"` (default) or `"mean"` (masked).
         truncation: what a text longer than `max_length` keeps: `"head"`
-            (default, its first tokens) or `"head_tail"` (its first quarter and
-            last three quarters; see `keras_transfer.FastTokenizer`).
+            (default, its first tokens), `"head_tail"` (its first quarter and
+            last three quarters) or `"chunks"` (all of it, up to `max_chunks`
+            windows overlapping by half a window; see
+            `keras_transfer.FastTokenizer`). The model's inputs then have a
+            window axis, `(texts, max_chunks, length)`; the toolkit's export
+            takes `"head"` only.
+        max_chunks: windows per text with `truncation="chunks"` (default 4;
+            each costs a pass through the backbone, though batches of short
+            texts are cut to the windows they use). Only for `"chunks"`.
         hidden_units: width of the head's hidden layer.
         dropout: dropout rate of the head.
 
@@ -77,10 +90,11 @@ class TransformerClassifier(TransferModel):
         dropout=0.3,
         label_names=None,
         truncation="head",
+        max_chunks=None,
         **kwargs,
     ):
         check_transformer_backbone(backbone)
-        check_truncation(truncation)
+        max_chunks = check_max_chunks(truncation, max_chunks)
         self.check_num_classes(num_classes)
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
@@ -108,9 +122,20 @@ class TransformerClassifier(TransferModel):
             num_classes, activation="softmax", name="predictions"
         )
 
+        self.window_rows = WindowsToRows(name="window_rows") if max_chunks else None
+        self.window_mean = WindowMean(name="window_mean") if max_chunks else None
+
         # === Functional Model ===
-        inputs = backbone.input
-        x = pooled_output(backbone, inputs, self.pooler)
+        if max_chunks:
+            inputs = {
+                key: keras.Input(shape=(None, None), dtype=value.dtype, name=key)
+                for key, value in backbone.input.items()
+            }
+            x = pooled_output(backbone, self.window_rows(inputs), self.pooler)
+            x = self.window_mean(x, inputs["padding_mask"])
+        else:
+            inputs = backbone.input
+            x = pooled_output(backbone, inputs, self.pooler)
         x = self.head_dropout(self.hidden(x))
         outputs = self.output_dense(x)
         compile = kwargs.pop("compile", True)
@@ -126,6 +151,7 @@ class TransformerClassifier(TransferModel):
         self.hidden_units = hidden_units
         self.dropout = dropout
         self.truncation = truncation
+        self.max_chunks = max_chunks
         if compile:
             self.compile()
 
@@ -187,4 +213,5 @@ class TransformerClassifier(TransferModel):
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
             "truncation": self.truncation,
+            "max_chunks": self.max_chunks,
         }
