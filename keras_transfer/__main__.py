@@ -62,8 +62,10 @@ def _truncation_flag(parser):
         "--truncation",
         choices=TRUNCATIONS,
         default=None,
-        help="what a text longer than --max-length keeps: head (default, its first tokens) or "
-        "head_tail (its first quarter and its end); transformer strategies",
+        help="what a text longer than --max-length keeps: head (default, its first tokens), "
+        "head_tail (its first quarter and its end) or chunks (all of it, up to 4 windows of "
+        "--max-length tokens overlapping by half a window, averaged before the head); "
+        "transformer strategies",
     )
 
 

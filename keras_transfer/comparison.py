@@ -150,7 +150,8 @@ def compare(
         augment: punctuation/case variants per training text.
         seed: sampling, split, initialisation, shuffling and dropout seed.
         class_weight: `"balanced"` (default), a dict, or None.
-        truncation: `"head"` or `"head_tail"` for texts over `max_length`.
+        truncation: `"head"`, `"head_tail"` or `"chunks"` for texts over
+            `max_length` (see `TransformerClassifier`).
         budget_minutes: each run's time budget (`TimeBudget`; None: none).
         save_models: write each strategy's model (first seed) to out/models.
         tune: settings each strategy tries with KerasTuner before its runs

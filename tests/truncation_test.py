@@ -152,3 +152,15 @@ def test_bad_arguments_and_export_are_refused(frozen_chunks, tiny_preset, tmp_pa
         kt.TransformerClassifier.from_preset(tiny_preset, truncation="chunks", max_chunks=0)
     with pytest.raises(ValueError, match="truncation='head' only.*truncation='chunks'"):
         kt.export(frozen_chunks, str(tmp_path / "exported"))
+
+
+def test_cli_takes_chunks_for_compare_and_train(tiny_preset):
+    from keras_transfer.__main__ import _parser
+    from keras_transfer.strategies import strategy_options
+
+    parser = _parser()
+    assert parser.parse_args(["compare", "--truncation", "chunks"]).truncation == "chunks"
+    train = ["train", "--strategy", "frozen", "--out", "m.keras", "--truncation", "chunks"]
+    assert parser.parse_args([*train, "--data", "x.csv"]).truncation == "chunks"
+    options = strategy_options(["embedding", "full"], tiny_preset, LENGTH, None, None, "chunks")
+    assert options == {"embedding": {}, "full": {"truncation": "chunks"}}
