@@ -99,6 +99,9 @@ def test_fit_predict_evaluate_save_and_reload(frozen_chunks, tmp_path):
     reloaded = keras.saving.load_model(path)
     assert (reloaded.truncation, reloaded.max_chunks) == ("chunks", 4)
     np.testing.assert_array_equal(reloaded.predict(texts, batch_size=8, verbose=0), probabilities)
+    served = kt.Predictor(path).predict_batch(texts[-3:])  # `predict_on_batch` per request
+    served = [[r["probabilities"][f"LABEL_{i}"] for i in range(2)] for r in served]
+    np.testing.assert_allclose(served, probabilities[-3:], atol=1e-6)
 
 
 @pytest.mark.parametrize("strategy", ["full", "last_n", "lora", "scratch"])
