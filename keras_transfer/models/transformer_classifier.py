@@ -110,7 +110,8 @@ class TransformerClassifier(TransferModel):
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
-        # keras' masked mean: every row keeps its [CLS] and [SEP], so none is empty.
+        # keras' masked mean: every row keeps its [CLS] and [SEP] (a padding
+        # window its first position, see `WindowsToRows`), so none is empty.
         self.pooler = (
             keras.layers.GlobalAveragePooling1D(name="pooling") if pooling == "mean" else None
         )
@@ -121,21 +122,12 @@ class TransformerClassifier(TransferModel):
         self.output_dense = keras.layers.Dense(
             num_classes, activation="softmax", name="predictions"
         )
-
+        # `truncation="chunks"`: windows through the backbone as rows, then averaged.
         self.window_rows = WindowsToRows(name="window_rows") if max_chunks else None
         self.window_mean = WindowMean(name="window_mean") if max_chunks else None
 
         # === Functional Model ===
-        if max_chunks:
-            inputs = {
-                key: keras.Input(shape=(None, None), dtype=value.dtype, name=key)
-                for key, value in backbone.input.items()
-            }
-            x = pooled_output(backbone, self.window_rows(inputs), self.pooler)
-            x = self.window_mean(x, inputs["padding_mask"])
-        else:
-            inputs = backbone.input
-            x = pooled_output(backbone, inputs, self.pooler)
+        inputs, x = self._pooled_inputs(backbone)
         x = self.head_dropout(self.hidden(x))
         outputs = self.output_dense(x)
         compile = kwargs.pop("compile", True)
@@ -154,6 +146,18 @@ class TransformerClassifier(TransferModel):
         self.max_chunks = max_chunks
         if compile:
             self.compile()
+
+    def _pooled_inputs(self, backbone):
+        """The model's inputs, and the vector the head reads: the pooled
+        backbone output, or with windows (`"chunks"`) the mean of the windows'."""
+        if self.window_rows is None:
+            return backbone.input, pooled_output(backbone, backbone.input, self.pooler)
+        inputs = {
+            key: keras.Input(shape=(None, None), dtype=value.dtype, name=key)
+            for key, value in backbone.input.items()
+        }
+        x = pooled_output(backbone, self.window_rows(inputs), self.pooler)
+        return inputs, self.window_mean(x, inputs["padding_mask"])
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", layer_decay=None, **kwargs):
         """Defaults: Adam with an ExponentialDecay (0.96 every 100 steps) from
