@@ -155,6 +155,12 @@ def test_bad_arguments_and_export_are_refused(frozen_chunks, tiny_preset, tmp_pa
         kt.TransformerClassifier.from_preset(tiny_preset, truncation="chunks", max_chunks=0)
     with pytest.raises(ValueError, match="truncation='head' only.*truncation='chunks'"):
         kt.export(frozen_chunks, str(tmp_path / "exported"))
+    head_tail = kt.TransformerClassifier.from_preset(
+        tiny_preset, max_length=LENGTH, truncation="head_tail"
+    )
+    with pytest.raises(ValueError, match="truncation='head' only.*truncation='head_tail'"):
+        kt.export(head_tail, str(tmp_path / "exported"))
+    assert not (tmp_path / "exported").exists()
 
 
 def test_cli_takes_chunks_for_compare_and_train(tiny_preset):
