@@ -240,13 +240,19 @@ def word_vector_note(table, score=CLASSIFICATION_SCORES[0], reference=CLASSIFICA
     gap = 100 * (rows[row_name] - rows["embedding"])
     if gap < WORD_VECTOR_GAP:
         return ""
-    return (
-        f"embedding is {gap:.1f} points of {heading} below {long_name}: the mean of word "
-        "vectors keeps which words a text has, not their order, so it does not fit texts "
+    note = (
+        f"embedding is {gap:.1f} points of {heading} below {long_name}: pooled word "
+        "vectors keep which words a text has and little of their order, so they do not fit texts "
         "whose class hangs on a few function words and their order (question types, "
-        f"intents); there use {short_name} or a transformer strategy, or give the word "
-        'vectors n-gram filters: EmbeddingClassifier.from_word_vectors(pooling="max", '
-        "ngram_filters=100)."
+        f"intents); there use {short_name} or a transformer strategy"
+    )
+    row = table[table["strategy"] == "embedding"].iloc[0]
+    tuned = str(row.get("tuned", ""))
+    if "ngram_filters=" in tuned and "ngram_filters=0" not in tuned:  # tuning chose them
+        return note + "."
+    return note + (
+        ", or give the word vectors n-gram filters: tuning tries them (--tune 4, "
+        "tune=4), as does EmbeddingClassifier.from_word_vectors(ngram_filters=100)."
     )
 
 

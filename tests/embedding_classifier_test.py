@@ -160,7 +160,9 @@ def test_recommendation_says_where_word_vectors_do_not_fit():
 
     note = word_vector_note(table(0.56))
     assert note.startswith("embedding is 32.0 points of macro F1 below TF-IDF")
-    assert "ngram_filters=100" in note
+    assert "--tune 4" in note and "ngram_filters=100" in note
+    tuned = table(0.70).assign(tuned=["", "lr=0.0011, ngram_filters=100", ""])
+    assert word_vector_note(tuned).endswith("or a transformer strategy.")
     assert word_vector_note(table(0.80)) == ""  # 8 points: within the gap allowed
     assert word_vector_note(table(0.56).iloc[[0, 2]]) == ""  # no embedding row
 
