@@ -15,6 +15,26 @@ from keras_transfer.word_vectors import load_word_vectors
 _RESERVED_IDS = 2
 
 
+def _check_layers(preprocessor, embedding):
+    """The `preprocessor`'s fixed sequence length, once both layers are of the right kind."""
+    if not isinstance(preprocessor, keras.layers.TextVectorization):
+        raise ValueError(
+            "`preprocessor` must be a keras.layers.TextVectorization. "
+            f"Received: preprocessor={preprocessor!r}"
+        )
+    max_length = preprocessor.get_config().get("output_sequence_length")
+    if not max_length:
+        raise ValueError(
+            "`preprocessor` needs a fixed `output_sequence_length`. "
+            f"Received: output_sequence_length={max_length!r}"
+        )
+    if not isinstance(embedding, keras.layers.Embedding):
+        raise ValueError(
+            f"`embedding` must be a keras.layers.Embedding. Received: embedding={embedding!r}"
+        )
+    return max_length
+
+
 @keras.saving.register_keras_serializable(package="keras_transfer")
 class EmbeddingClassifier(TransferModel):
     """Text classifier on frozen pretrained word vectors (feature extraction).
@@ -77,21 +97,7 @@ class EmbeddingClassifier(TransferModel):
         label_names=None,
         **kwargs,
     ):
-        if not isinstance(preprocessor, keras.layers.TextVectorization):
-            raise ValueError(
-                "`preprocessor` must be a keras.layers.TextVectorization. "
-                f"Received: preprocessor={preprocessor!r}"
-            )
-        max_length = preprocessor.get_config().get("output_sequence_length")
-        if not max_length:
-            raise ValueError(
-                "`preprocessor` needs a fixed `output_sequence_length`. "
-                f"Received: output_sequence_length={max_length!r}"
-            )
-        if not isinstance(embedding, keras.layers.Embedding):
-            raise ValueError(
-                f"`embedding` must be a keras.layers.Embedding. Received: embedding={embedding!r}"
-            )
+        max_length = _check_layers(preprocessor, embedding)
         self.check_num_classes(num_classes)
         if pooling not in POOLING_MODES:
             raise ValueError(
