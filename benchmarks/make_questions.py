@@ -8,12 +8,12 @@ bundled and this machine has no internet): 1,000 labelled questions
 `text` and `label`, as `python -m keras_transfer compare --data ... --test-data
 ...` takes them. The classes are TREC's coarse ones (ABBR, DESC, ENTY, HUM,
 LOC, NUM); every question is a class template filled with content words, a
-median of about 10 words.
+median of 9 words.
 
 The class is carried by the question words and their order ("how many" vs
 "how does", "what does X stand for" vs "what does X mean", "what X did Y
 ..." vs "what did Y ..."), never by the content words: every slot of every
-template draws from one shared pool of about 5,000 words of the bundled
+template draws from one shared pool of 5,720 words of the bundled
 Rotten Tomatoes reviews (question and function words removed), so a content
 word says nothing about the class. As in real annotated data, some questions
 are ambiguous: 5 % of the labels are redrawn at random.
