@@ -287,8 +287,8 @@ def _compare_training_flags(compare):
         default=0,
         metavar="N",
         help="first try N settings per strategy with KerasTuner (learning rate, unfreeze_last, "
-        "lora_rank), scored on the validation split; every seed trains with the best "
-        "(the tuned column)",
+        "lora_rank, embedding's ngram_filters), scored on the validation split; every seed "
+        "trains with the best (the tuned column)",
     )
     compare.add_argument(
         "--no-class-weight",

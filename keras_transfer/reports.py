@@ -207,10 +207,53 @@ def recommendation(table, score=CLASSIFICATION_SCORES[0], reference=CLASSIFICATI
                 f"{_capital(long_name)} beats {best['strategy']} by {-gap:.1f} points of "
                 f"{heading}: on this data {short_name} is enough, in a fraction of a second."
             )
+    note = word_vector_note(table, score, reference)
+    if note:
+        lines.append(note)
     warning = ceiling_warning(table)
     if warning:
         lines.append(warning)
     return " ".join(lines)
+
+
+# How far (points of the score) the `embedding` row may fall below the reference
+# row before the recommendation says where word vectors do not fit.
+WORD_VECTOR_GAP = 10.0
+
+
+def word_vector_note(table, score=CLASSIFICATION_SCORES[0], reference=CLASSIFICATION_REFERENCE):
+    """A sentence when the `embedding` row is `WORD_VECTOR_GAP` points or more
+    below the `reference` row (TF-IDF by default), saying where pooled word
+    vectors do not fit; else "".
+
+    Example:
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"strategy": ["tfidf_logreg", "embedding"], "f1_macro": [0.88, 0.56]})
+    >>> word_vector_note(table).split(":")[0]
+    'embedding is 32.0 points of macro F1 below TF-IDF + logistic regression'
+    """
+    column, heading = score
+    row_name, long_name, short_name = reference
+    rows = dict(zip(table["strategy"], table[column], strict=True))
+    if "embedding" not in rows or row_name not in rows:
+        return ""
+    gap = 100 * (rows[row_name] - rows["embedding"])
+    if gap < WORD_VECTOR_GAP:
+        return ""
+    note = (
+        f"embedding is {gap:.1f} points of {heading} below {long_name}: pooled word "
+        "vectors keep which words a text has and little of their order, so they do not fit texts "
+        "whose class hangs on a few function words and their order (question types, "
+        f"intents); there use {short_name} or a transformer strategy"
+    )
+    row = table[table["strategy"] == "embedding"].iloc[0]
+    tuned = str(row.get("tuned", ""))
+    if "ngram_filters=" in tuned and "ngram_filters=0" not in tuned:  # tuning chose them
+        return note + "."
+    return note + (
+        ", or give the word vectors n-gram filters: tuning tries them (--tune 4, "
+        "tune=4), as does EmbeddingClassifier.from_word_vectors(ngram_filters=100)."
+    )
 
 
 def _capital(text):

@@ -178,6 +178,7 @@ STRATEGIES = {
             "frozen GloVe 50-d vectors, mean-pooled, + MLP head",
             _build_embedding,
             uses_preset=False,
+            tunable={"ngram_filters": (0, 100)},
         ),
         _strategy(
             "frozen", "frozen transformer (feature extraction), head only", _build_transformer

@@ -3,8 +3,8 @@
 Each strategy's search space is data: its learning rate, log-uniform from a
 third of its recipe's to three times it, and the knobs its registry entry
 lists in `Strategy.tunable` (`unfreeze_last` for last_n, `lora_rank` for
-lora). KerasTuner tries `N` settings, the recipe's first and then random
-ones (`RandomSearch`'s oracle), each a model built by
+lora, `ngram_filters` for embedding). KerasTuner tries `N` settings, the
+recipe's first and then random ones (`RandomSearch`'s oracle), each a model built by
 the task's own builder and fitted by its own training path (the mandatory
 callbacks included), and keeps the one with the lowest validation loss. The
 test split is never seen: the task's `train` fits on the training split and

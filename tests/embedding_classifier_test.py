@@ -111,6 +111,62 @@ def test_save_and_reload_give_identical_predictions(tmp_path, model):
     assert restored.get_layer("frozen_embeddings").trainable is False
 
 
+def _ngram_model():
+    return kt.EmbeddingClassifier.from_word_vectors(
+        tiny_vectors(), max_length=6, pooling="max", ngram_filters=4, ngram_size=3
+    )
+
+
+def test_ngram_filters_equal_a_numpy_formula():
+    model = _ngram_model()
+    texts = ["great zzzunknownzzz film", "awful"]
+    pooled = keras.ops.convert_to_numpy(model.feature_model()(model.preprocessor(texts)))
+    ids = keras.ops.convert_to_numpy(model.preprocessor(texts))
+    table = keras.ops.convert_to_numpy(model.embedding.embeddings)
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in model.get_layer("ngram_conv").weights)
+    vectors = np.pad(table[ids], ((0, 0), (1, 1), (0, 0)))  # "same" padding, one each side
+    windows = np.stack([vectors[:, t : t + 3] for t in range(6)], axis=1)  # (2, 6, 3, 8)
+    convolved = np.maximum(np.einsum("btkd,kdf->btf", windows, kernel) + bias, 0.0)
+    known = ids >= 2  # padding and unknown words do not count
+    expected = np.where(known[..., None], convolved, -np.inf).max(axis=1)
+    np.testing.assert_allclose(pooled, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_ngram_filters_round_trip_through_config():
+    model = _ngram_model()
+    config = model.get_config()
+    assert (config["ngram_filters"], config["ngram_size"], config["pooling"]) == (4, 3, "max")
+    clone = kt.EmbeddingClassifier.from_config(config)
+    clone.set_weights(model.get_weights())
+    texts, _ = sentiment_texts(6)
+    np.testing.assert_allclose(
+        model.predict(texts, verbose=0), clone.predict(texts, verbose=0), atol=1e-6
+    )
+    assert clone.get_layer("ngram_conv").kernel_size == (3,)
+
+
+def test_recommendation_says_where_word_vectors_do_not_fit():
+    import pandas as pd
+
+    from keras_transfer.reports import word_vector_note
+
+    def table(embedding):
+        return pd.DataFrame(
+            {
+                "strategy": ["tfidf_logreg", "embedding", "majority"],
+                "f1_macro": [0.88, embedding, 0.05],
+            }
+        )
+
+    note = word_vector_note(table(0.56))
+    assert note.startswith("embedding is 32.0 points of macro F1 below TF-IDF")
+    assert "--tune 4" in note and "ngram_filters=100" in note
+    tuned = table(0.70).assign(tuned=["", "lr=0.0011, ngram_filters=100", ""])
+    assert word_vector_note(tuned).endswith("or a transformer strategy.")
+    assert word_vector_note(table(0.80)) == ""  # 8 points: within the gap allowed
+    assert word_vector_note(table(0.56).iloc[[0, 2]]) == ""  # no embedding row
+
+
 def test_pooling_layer_round_trips():
     layer = kt.layers.MaskedGlobalPooling("max", name="p")
     clone = kt.layers.MaskedGlobalPooling.from_config(layer.get_config())
@@ -159,6 +215,8 @@ def test_glove_text_file_with_word2vec_header(tmp_path):
         ({"max_length": 0}, "max_length=0"),
         ({"max_words": 0}, "max_words=0"),
         ({"hidden_units": (8, 4), "dropout": (0.1,)}, "hidden_units"),
+        ({"ngram_filters": -1}, "ngram_filters=-1"),
+        ({"ngram_filters": 2, "ngram_size": 0}, "ngram_size=0"),
     ],
 )
 def test_bad_model_arguments(kwargs, match):

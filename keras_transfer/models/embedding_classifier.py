@@ -15,14 +15,45 @@ from keras_transfer.word_vectors import load_word_vectors
 _RESERVED_IDS = 2
 
 
+def _check_layers(preprocessor, embedding):
+    """The `preprocessor`'s fixed sequence length, once both layers are of the right kind."""
+    if not isinstance(preprocessor, keras.layers.TextVectorization):
+        raise ValueError(
+            "`preprocessor` must be a keras.layers.TextVectorization. "
+            f"Received: preprocessor={preprocessor!r}"
+        )
+    max_length = preprocessor.get_config().get("output_sequence_length")
+    if not max_length:
+        raise ValueError(
+            "`preprocessor` needs a fixed `output_sequence_length`. "
+            f"Received: output_sequence_length={max_length!r}"
+        )
+    if not isinstance(embedding, keras.layers.Embedding):
+        raise ValueError(
+            f"`embedding` must be a keras.layers.Embedding. Received: embedding={embedding!r}"
+        )
+    return max_length
+
+
 @keras.saving.register_keras_serializable(package="keras_transfer")
 class EmbeddingClassifier(TransferModel):
     """Text classifier on frozen pretrained word vectors (feature extraction).
 
     text -> `preprocessor` (a `keras.layers.TextVectorization`: lowercase, strip
     punctuation, split on spaces, pad to `max_length`) -> frozen `embedding` ->
-    masked mean (or max) pooling, where padding and unknown words do not count
-    -> Dense 64 relu -> Dropout 0.5 -> Dense 32 relu -> Dropout 0.3 -> softmax.
+    [optional n-gram filters] -> masked mean (or max) pooling, where padding
+    and unknown words do not count -> Dense 64 relu -> Dropout 0.5 -> Dense 32
+    relu -> Dropout 0.3 -> softmax.
+
+    A mean of word vectors forgets word order, and in a short text the few
+    words that decide the class ("how many", "who", "what does ... stand
+    for") drown in the content words around them. With `ngram_filters=N`, N
+    trainable filters over each window of `ngram_size` consecutive word
+    vectors (a `Conv1D`, relu; Kim 2014's CNN-static) come before the
+    pooling, so the head sees which short phrases occur; use it with
+    `pooling="max"`. On TREC-like questions (6 classes) it lifted macro F1
+    from 0.55 to 0.78; on the bundled movie-review snippets it cost 5 points,
+    so the `embedding` strategy keeps the plain mean (benchmarks/RESULTS.md).
 
     Build it with `EmbeddingClassifier.from_word_vectors()`, which loads the
     vectors (the bundled GloVe 6B 50d by default) into the embedding. The
@@ -35,6 +66,9 @@ class EmbeddingClassifier(TransferModel):
         num_classes: int >= 2.
         label_names: optional names of the classes, in id order (saved with the model).
         pooling: `"mean"` (default) or `"max"`.
+        ngram_filters: number of n-gram filters before the pooling; 0
+            (default) pools the word vectors themselves.
+        ngram_size: words per n-gram filter window (default 3).
         hidden_units: sizes of the head's hidden Dense layers.
         dropout: dropout rate after each hidden layer (same length).
         train_embedding: keep the embedding frozen (default False).
@@ -55,32 +89,22 @@ class EmbeddingClassifier(TransferModel):
         embedding,
         num_classes=2,
         pooling="mean",
+        ngram_filters=0,
+        ngram_size=3,
         hidden_units=(64, 32),
         dropout=(0.5, 0.3),
         train_embedding=False,
         label_names=None,
         **kwargs,
     ):
-        if not isinstance(preprocessor, keras.layers.TextVectorization):
-            raise ValueError(
-                "`preprocessor` must be a keras.layers.TextVectorization. "
-                f"Received: preprocessor={preprocessor!r}"
-            )
-        max_length = preprocessor.get_config().get("output_sequence_length")
-        if not max_length:
-            raise ValueError(
-                "`preprocessor` needs a fixed `output_sequence_length`. "
-                f"Received: output_sequence_length={max_length!r}"
-            )
-        if not isinstance(embedding, keras.layers.Embedding):
-            raise ValueError(
-                f"`embedding` must be a keras.layers.Embedding. Received: embedding={embedding!r}"
-            )
+        max_length = _check_layers(preprocessor, embedding)
         self.check_num_classes(num_classes)
         if pooling not in POOLING_MODES:
             raise ValueError(
                 f"`pooling` must be one of {POOLING_MODES}. Received: pooling={pooling!r}"
             )
+        check_int("ngram_filters", ngram_filters, minimum=0)
+        check_int("ngram_size", ngram_size, minimum=1)
         hidden_units, dropout = tuple(hidden_units), tuple(dropout)
         if len(hidden_units) != len(dropout):
             raise ValueError(
@@ -95,6 +119,11 @@ class EmbeddingClassifier(TransferModel):
 
         # === Layers ===
         self.embedding = embedding
+        self.ngram_conv = None
+        if ngram_filters:
+            self.ngram_conv = keras.layers.Conv1D(
+                ngram_filters, ngram_size, padding="same", activation="relu", name="ngram_conv"
+            )
         self.pooler = MaskedGlobalPooling(pooling, name="pooling")
         self.hidden_layers = []
         for i, (units, rate) in enumerate(zip(hidden_units, dropout, strict=True), start=1):
@@ -107,7 +136,10 @@ class EmbeddingClassifier(TransferModel):
         # === Functional Model ===
         token_ids = keras.Input(shape=(max_length,), dtype="int32", name="token_ids")
         known = ops.greater_equal(token_ids, _RESERVED_IDS)
-        x = self.pooler(self.embedding(token_ids), padding_mask=known)
+        x = self.embedding(token_ids)
+        if self.ngram_conv is not None:
+            x = self.ngram_conv(x)
+        x = self.pooler(x, padding_mask=known)
         for layer in self.hidden_layers:
             x = layer(x)
         outputs = self.output_dense(x)
@@ -119,6 +151,8 @@ class EmbeddingClassifier(TransferModel):
         self.num_classes = num_classes
         self.label_names = label_names
         self.pooling = pooling
+        self.ngram_filters = ngram_filters
+        self.ngram_size = ngram_size
         self.hidden_units = hidden_units
         self.dropout = dropout
         self.train_embedding = bool(train_embedding)
@@ -185,6 +219,8 @@ class EmbeddingClassifier(TransferModel):
             "num_classes": self.num_classes,
             "label_names": self.label_names,
             "pooling": self.pooling,
+            "ngram_filters": self.ngram_filters,
+            "ngram_size": self.ngram_size,
             "hidden_units": list(self.hidden_units),
             "dropout": list(self.dropout),
             "train_embedding": self.train_embedding,
