@@ -59,12 +59,6 @@ def test_chosen_values_reach_the_table_and_results_csv(tuned):
     assert sorted(os.listdir(out / "tuning" / "lora"))[0].startswith("oracle")
 
 
-def test_no_tuning_leaves_the_table_as_it_was(tiny_preset):
-    table = compare(tiny_preset, out=None)
-    assert "tuned" not in table.columns
-    assert table.set_index("strategy").loc["lora", "learning_rate"] == 1e-3
-
-
 def test_search_space_is_each_strategys_data(tiny_preset):
     class Task:
         options = {"last_n": {}}
