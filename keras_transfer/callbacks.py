@@ -243,7 +243,17 @@ def _check_monitor(monitor):
         raise ValueError(f"`monitor` must be 'val_loss' or 'loss'. Received: monitor={monitor!r}")
 
 
-def _tensorboard(experiment, root):
+def tensorboard_callback(experiment, root=None):
+    """The mandatory TensorBoard callback alone (`training_callbacks`' first),
+    for a caller that needs its run folder before `fit`, as a comparison's
+    row and HParams do; `fit` adds the other two.
+
+    Example:
+    >>> import tempfile
+    >>> from keras_transfer.callbacks import tensorboard_callback
+    >>> tensorboard_callback("demo", root=tempfile.mkdtemp()).histogram_freq
+    1
+    """
     from keras_transfer.distribution import process_index
 
     if process_index() == 0:
@@ -290,7 +300,7 @@ def training_callbacks(experiment, root=None, monitor="val_loss"):
     """
     _check_monitor(monitor)
     platform.validate_experiment(experiment)
-    return [_tensorboard(experiment, root), _early_stopping(monitor), _reduce_lr(monitor)]
+    return [tensorboard_callback(experiment, root), _early_stopping(monitor), _reduce_lr(monitor)]
 
 
 def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss"):
@@ -332,7 +342,7 @@ def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss
 
     added = []
     if not has(keras.callbacks.TensorBoard):
-        added.append(_tensorboard(experiment, root))
+        added.append(tensorboard_callback(experiment, root))
     if not has(keras.callbacks.EarlyStopping):
         added.append(_early_stopping(monitor))
     if not has(keras.callbacks.ReduceLROnPlateau):

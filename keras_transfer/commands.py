@@ -121,8 +121,8 @@ def _train_out(args):
 def _train_data(args):
     """(train, validation, labels, build options): the data split, `max_length` fitted."""
     from keras_transfer import data as data_lib
+    from keras_transfer.presets import fitted_length
     from keras_transfer.strategies import strategy_options
-    from keras_transfer.tasks.classification import fitted_length
 
     frame = data_lib.load_texts(
         data_lib.load_bundled(args.data)[0] if args.data in data_lib.BUNDLED else args.data,

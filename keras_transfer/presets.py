@@ -249,3 +249,19 @@ def fitted_max_length(texts, preset=None, quantile=95, multiple=16):
     length = int(np.ceil(np.percentile(lengths, quantile) / multiple) * multiple)
     length = min(max(length, multiple), limit)
     return length, float(np.mean(lengths > length))
+
+
+def fitted_length(max_length, texts, settings, what="training texts"):
+    """`max_length` itself, or for `"auto"` the length fitted to `texts`
+    (`fitted_max_length`), printed when verbose."""
+    if max_length != "auto":
+        return max_length
+    max_length, cut = fitted_max_length(texts, settings["preset"])
+    if settings["verbose"]:
+        print(
+            f"max_length auto: {max_length} tokens, the 95th percentile of the {len(texts)} "
+            f"{what}' token lengths rounded up to 16 ({cut:.1%} of them are longer and are "
+            "cut); pass max_length (--max-length) to choose.",
+            flush=True,
+        )
+    return max_length

@@ -133,7 +133,7 @@ def _tune(task, strategy, trials, epochs, out, seed, verbose):
 
 def _train_one(task, strategy, max_epochs, experiment, experiment_dir, budget_minutes, verbose):
     """Fit one strategy and predict the test split: (model, history, row, predictions)."""
-    from keras_transfer.callbacks import training_callbacks
+    from keras_transfer.callbacks import tensorboard_callback
     from keras_transfer.progress import FitProgress
     from keras_transfer.strategies import STRATEGIES
     from keras_transfer.time_budget import TimeBudget
@@ -142,7 +142,7 @@ def _train_one(task, strategy, max_epochs, experiment, experiment_dir, budget_mi
     budget = [TimeBudget(budget_minutes)] if budget_minutes is not None else []
     # The run's TensorBoard callback (the mandatory one, made here so that its
     # folder is known): the row and its HParams point at it.
-    tensorboard = training_callbacks(experiment, root=experiment_dir)[0]
+    tensorboard = tensorboard_callback(experiment, root=experiment_dir)
     start = time.perf_counter()
     model, history = task.train(
         strategy,

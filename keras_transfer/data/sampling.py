@@ -70,6 +70,13 @@ def split_last(arrays, fraction):
     return train, val
 
 
+def _class_with_fewer_than(frame, n):
+    """`(label, count)` of the first class with fewer than `n` rows, or None."""
+    counts = frame["label"].value_counts()
+    small = counts[counts < n]
+    return (small.index[0], int(small.iloc[0])) if len(small) else None
+
+
 def per_class_sample(frame, k, seed=0, name="k"):
     """`k` rows of each label of a `load_texts` DataFrame, drawn with `seed`.
 
@@ -79,12 +86,11 @@ def per_class_sample(frame, k, seed=0, name="k"):
     >>> per_class_sample(frame, 2)["label"].tolist()
     [0, 0, 1, 1]
     """
-    counts = frame["label"].value_counts()
-    small = counts[counts < k]
-    if len(small):
+    short = _class_with_fewer_than(frame, k)
+    if short:
         raise ValueError(
-            f"`{name}` asks for {k} examples per class, but class {small.index[0]!r} has "
-            f"{int(small.iloc[0])} here. Received: {name}={k}"
+            f"`{name}` asks for {k} examples per class, but class {short[0]!r} has "
+            f"{short[1]} here. Received: {name}={k}"
         )
     sample = frame.groupby("label", sort=True).sample(k, random_state=seed)
     return sample.reset_index(drop=True)
@@ -107,11 +113,10 @@ def stratified_split(frame, test_size=0.2, validation_size=0.1, seed=0):
             f"Received: test_size={test_size}, validation_size={validation_size}"
         )
     parts = int(test_size > 0) + int(validation_size > 0) + 1
-    counts = frame["label"].value_counts()
-    small = counts[counts < parts]
-    if len(small):
+    short = _class_with_fewer_than(frame, parts)
+    if short:
         raise ValueError(
-            f"Class {small.index[0]!r} has {int(small.iloc[0])} example(s): too few to appear in "
+            f"Class {short[0]!r} has {short[1]} example(s): too few to appear in "
             f"each of the {parts} splits. Add examples or drop the class."
         )
 

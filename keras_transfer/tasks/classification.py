@@ -8,6 +8,7 @@ import numpy as np
 from keras_transfer import data as data_lib
 from keras_transfer import reports
 from keras_transfer.checks import check_int
+from keras_transfer.presets import fitted_length
 from keras_transfer.strategies import STRATEGIES
 from keras_transfer.tasks.base import Task
 
@@ -269,21 +270,3 @@ def _few_shot_and_augment(train, validation, settings):
     if settings["augment"]:
         train = data_lib.augment_punctuation(train, copies=settings["augment"], seed=seed)
     return train, validation
-
-
-def fitted_length(max_length, texts, settings, what="training texts"):
-    """`max_length` itself, or for `"auto"` the length fitted to `texts`
-    (`keras_transfer.presets.fitted_max_length`), printed when verbose."""
-    if max_length != "auto":
-        return max_length
-    from keras_transfer.presets import fitted_max_length
-
-    max_length, cut = fitted_max_length(texts, settings["preset"])
-    if settings["verbose"]:
-        print(
-            f"max_length auto: {max_length} tokens, the 95th percentile of the {len(texts)} "
-            f"{what}' token lengths rounded up to 16 ({cut:.1%} of them are longer and are "
-            "cut); pass max_length (--max-length) to choose.",
-            flush=True,
-        )
-    return max_length

@@ -89,7 +89,7 @@ class NerTask(Task):
                 test, (words, tags) = _cut((words, tags), rng, 0.2)
             else:
                 test = read_sentences(test, "test", tag_column)
-        from keras_transfer.tasks.classification import fitted_length
+        from keras_transfer.presets import fitted_length
 
         settings = dict(settings)
         texts = [" ".join(sentence) for sentence in words]
