@@ -104,7 +104,17 @@ def test_fit_predict_evaluate_save_and_reload(frozen_chunks, tmp_path):
     np.testing.assert_allclose(served, probabilities[-3:], atol=1e-6)
 
 
-@pytest.mark.parametrize("strategy", ["full", "last_n", "lora", "scratch"])
+# `last_n` and `scratch` train the windows as `full` does (the gradual-unfreezing test below
+# ends in `last_n`): they run with `-m large`.
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "full",
+        "lora",
+        pytest.param("last_n", marks=pytest.mark.large),
+        pytest.param("scratch", marks=pytest.mark.large),
+    ],
+)
 def test_every_transformer_strategy_trains_on_windows(tiny_preset, strategy):
     model = kt.TransformerClassifier.from_preset(
         tiny_preset, strategy=strategy, max_length=LENGTH, truncation="chunks", max_chunks=2
