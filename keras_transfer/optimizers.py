@@ -14,6 +14,7 @@ def adamw_with_warmup(
     warmup_ratio=0.1,
     weight_decay=0.01,
     clipnorm=1.0,
+    end_learning_rate=0.0,
 ):
     """The BERT fine-tuning recipe: AdamW, weight decay 0.01, linear warmup then linear decay.
 
@@ -23,6 +24,8 @@ def adamw_with_warmup(
         warmup_ratio: share of `total_steps` spent warming up (0.1).
         weight_decay: decoupled weight decay (0.01).
         clipnorm: gradient clipping by norm (1.0; None to disable).
+        end_learning_rate: the rate at the end of `total_steps`, held after
+            them (0).
 
     Example:
     >>> import keras_transfer as kt
@@ -40,7 +43,9 @@ def adamw_with_warmup(
         raise ValueError(
             f"`learning_rate` must be a positive number. Received: learning_rate={learning_rate!r}"
         )
-    schedule = WarmupLinearDecay(learning_rate, int(total_steps * warmup_ratio), total_steps)
+    schedule = WarmupLinearDecay(
+        learning_rate, int(total_steps * warmup_ratio), total_steps, end_learning_rate
+    )
     return keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=clipnorm)
 
 

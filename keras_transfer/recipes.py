@@ -8,14 +8,21 @@ no registry.
 
 The most epochs a recipe allows is a ceiling, not a count: the mandatory
 `EarlyStopping(patience=3, restore_best_weights=True)` on the validation loss
-decides when a run stops and which epoch's weights it keeps. Strategies whose
-encoder is frozen train on cached features (milliseconds an epoch), so they
-get as many epochs as they need.
+decides when a run stops and which epoch's weights it keeps, and a comparison
+also stops a strategy at its time budget. Strategies whose encoder is frozen
+train on cached features (milliseconds an epoch), so they get as many epochs
+as they need. Fine-tuning recipes warm up and decay over the literature's few
+epochs (`decay_epochs`); a run still improving after them goes on at a tenth
+of the peak rate, which ReduceLROnPlateau halves when the validation loss
+stalls, up to three times as many epochs.
 """
 
 import dataclasses
 
 from keras_transfer.checks import check_int
+
+FLOOR = 0.1
+"""The share of the peak rate a run keeps after its recipe's `decay_epochs`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,9 +32,13 @@ class Recipe:
     Args:
         learning_rate: peak learning rate.
         max_epochs: the most epochs allowed; EarlyStopping usually ends sooner.
-        warmup_ratio: share of the run spent warming up linearly from 0, then
-            decaying linearly to 0 (AdamW). 0 means a constant rate with Adam,
+        warmup_ratio: share of the schedule spent warming up linearly from 0,
+            then decaying linearly (AdamW). 0 means a constant rate with Adam,
             halved by ReduceLROnPlateau when the validation loss stalls.
+        decay_epochs: epochs of the warmup-and-decay schedule (0: the whole
+            run). A run of at most that many epochs decays to 0 at its end; a
+            longer one decays to `FLOOR` times the peak over `decay_epochs` and
+            holds it there.
         weight_decay: AdamW's decoupled weight decay (warmup recipes only).
         source: where the recipe comes from.
     """
@@ -35,6 +46,7 @@ class Recipe:
     learning_rate: float
     max_epochs: int
     warmup_ratio: float = 0.0
+    decay_epochs: int = 0
     weight_decay: float = 0.01
     source: str = ""
 
@@ -53,12 +65,14 @@ class Recipe:
         if not self.warmup_ratio:
             return keras.optimizers.Adam(self.learning_rate)
         check_int("steps_per_epoch", steps_per_epoch)
-        total_steps = steps_per_epoch * (epochs or self.max_epochs)
+        epochs = epochs or self.max_epochs
+        schedule_epochs = min(epochs, self.decay_epochs or epochs)
         return adamw_with_warmup(
-            total_steps,
+            steps_per_epoch * schedule_epochs,
             learning_rate=self.learning_rate,
             warmup_ratio=self.warmup_ratio,
             weight_decay=self.weight_decay,
+            end_learning_rate=self.learning_rate * FLOOR if epochs > schedule_epochs else 0.0,
         )
 
 
@@ -87,27 +101,31 @@ _CLASSIFICATION = {
     ),
     "last_n": Recipe(
         learning_rate=1e-4,
-        max_epochs=6,
+        max_epochs=20,
+        decay_epochs=6,
         warmup_ratio=0.1,
         source="Howard & Ruder 2018 (ULMFiT): top layers take larger steps than full "
         f"fine-tuning; {_SMALL_DATA}.",
     ),
     "lora": Recipe(
         learning_rate=1e-3,
-        max_epochs=6,
+        max_epochs=20,
+        decay_epochs=6,
         warmup_ratio=0.1,
         source="Hu et al. 2022 (LoRA), table 9: rank 8, lr 4e-4 to 5e-4 over many "
         "epochs on GLUE; fewer steps here, so a larger rate.",
     ),
     "full": Recipe(
         learning_rate=5e-5,
-        max_epochs=4,
+        max_epochs=12,
+        decay_epochs=4,
         warmup_ratio=0.1,
         source=f"{_BERT}; {_SMALL_DATA}.",
     ),
     "scratch": Recipe(
         learning_rate=5e-4,
-        max_epochs=4,
+        max_epochs=12,
+        decay_epochs=4,
         warmup_ratio=0.1,
         source="Random init of the same model, trained like a small transformer from "
         "scratch (Vaswani et al. 2017: warmup then decay, larger rate than fine-tuning).",
@@ -138,27 +156,31 @@ _NER = {
     ),
     "last_n": Recipe(
         learning_rate=3e-4,
-        max_epochs=10,
+        max_epochs=30,
+        decay_epochs=10,
         warmup_ratio=0.1,
         source="As for sentences, with more epochs: a token tagger sees about 1,400 sentences.",
     ),
     "lora": Recipe(
         learning_rate=1e-3,
-        max_epochs=10,
+        max_epochs=30,
+        decay_epochs=10,
         warmup_ratio=0.1,
         source="Hu et al. 2022 (LoRA): rank 8 on query/value, a rate well above full "
         "fine-tuning's.",
     ),
     "full": Recipe(
         learning_rate=1e-4,
-        max_epochs=8,
+        max_epochs=24,
+        decay_epochs=8,
         warmup_ratio=0.1,
         source=f"{_BERT} (CoNLL-2003 NER, section 5.3); a small model on a small "
         "corpus takes a larger rate and more epochs.",
     ),
     "scratch": Recipe(
         learning_rate=5e-4,
-        max_epochs=10,
+        max_epochs=30,
+        decay_epochs=10,
         warmup_ratio=0.1,
         source="Random init of the same model (Vaswani et al. 2017: warmup then decay).",
     ),

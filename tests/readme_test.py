@@ -23,14 +23,16 @@ def test_strategies_table_follows_the_registry():
 
 
 def check_recipe_row(row, recipe):
-    """The row says the recipe's optimizer, learning rate, warmup and most epochs."""
-    optimizer, lr, warmup, epochs = re.search(
-        r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)", row
+    """The row says the recipe's optimizer, learning rate, warmup, most epochs and the
+    epochs of its schedule."""
+    optimizer, lr, warmup, epochs, decay = re.search(
+        r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)(?: \(decay over (\d+)\))?", row
     ).groups()
     assert optimizer == ("AdamW" if recipe.warmup_ratio else "Adam"), row
     assert float(lr) == recipe.learning_rate, row
     assert float(warmup or 0) / 100 == recipe.warmup_ratio, row
     assert int(epochs) == recipe.max_epochs, row
+    assert int(decay or 0) == recipe.decay_epochs, row
 
 
 def test_readme_names_no_source_documents():

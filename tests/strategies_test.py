@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 
 from keras_transfer import ner
@@ -21,24 +22,24 @@ from tests.helpers import sentiment_texts, tiny_vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LABELS = ["negative", "positive"]
-# The recipes as they were when they moved to keras_transfer/recipes.py:
-# (learning rate, most epochs, warmup ratio).
+# The recipes: (learning rate, most epochs, warmup ratio, epochs of the schedule).
+# Fine-tuning keeps the literature's schedule and may go on three times as long.
 CLASSIFICATION = {
-    "embedding": (3e-3, 200, 0.0),
-    "frozen": (1e-3, 200, 0.0),
-    "last_n": (1e-4, 6, 0.1),
-    "lora": (1e-3, 6, 0.1),
-    "full": (5e-5, 4, 0.1),
-    "scratch": (5e-4, 4, 0.1),
-    "setfit": (2e-5, 1, 0.1),
-    "zero_shot": (0.0, 0, 0.0),
+    "embedding": (3e-3, 200, 0.0, 0),
+    "frozen": (1e-3, 200, 0.0, 0),
+    "last_n": (1e-4, 20, 0.1, 6),
+    "lora": (1e-3, 20, 0.1, 6),
+    "full": (5e-5, 12, 0.1, 4),
+    "scratch": (5e-4, 12, 0.1, 4),
+    "setfit": (2e-5, 1, 0.1, 0),
+    "zero_shot": (0.0, 0, 0.0, 0),
 }
 NER = {
-    "frozen": (3e-3, 100, 0.0),
-    "last_n": (3e-4, 10, 0.1),
-    "lora": (1e-3, 10, 0.1),
-    "full": (1e-4, 8, 0.1),
-    "scratch": (5e-4, 10, 0.1),
+    "frozen": (3e-3, 100, 0.0, 0),
+    "last_n": (3e-4, 30, 0.1, 10),
+    "lora": (1e-3, 30, 0.1, 10),
+    "full": (1e-4, 24, 0.1, 8),
+    "scratch": (5e-4, 30, 0.1, 10),
 }
 MODEL_CLASS = {
     "embedding": EmbeddingClassifier,
@@ -60,9 +61,31 @@ def default_learning_rate(model):
 @pytest.mark.parametrize("task, expected", [("classification", CLASSIFICATION), ("ner", NER)])
 def test_recipes_keep_their_values(task, expected):
     recipes = RECIPES[task]
-    got = {n: (r.learning_rate, r.max_epochs, r.warmup_ratio) for n, r in recipes.items()}
+    got = {
+        n: (r.learning_rate, r.max_epochs, r.warmup_ratio, r.decay_epochs)
+        for n, r in recipes.items()
+    }
     assert got == expected
     assert all(r.weight_decay == 0.01 and r.source for r in recipes.values())
+
+
+@pytest.mark.parametrize("epochs", [3, 8])
+def test_a_run_past_the_schedule_goes_on_at_a_tenth_of_the_peak(epochs):
+    recipe = RECIPES["classification"]["lora"]  # 10 % warmup, decays over 6 epochs
+    schedule = recipe.optimizer(steps_per_epoch=10, epochs=epochs)._learning_rate
+    total = 10 * min(epochs, 6)
+    warmup = int(0.1 * total)
+    end = 0.1 * recipe.learning_rate if epochs > 6 else 0.0
+    steps = np.arange(10 * epochs + 1)
+    progress = np.clip((steps - warmup) / (total - warmup), 0, 1)
+    expected = np.where(
+        steps < warmup,
+        recipe.learning_rate * steps / max(warmup, 1),
+        recipe.learning_rate + (end - recipe.learning_rate) * progress,
+    )
+    got = [float(keras.ops.convert_to_numpy(schedule(int(k)))) for k in steps]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-12)
+    assert got[-1] == pytest.approx(end)
 
 
 def test_registry_reads_the_recipes():
