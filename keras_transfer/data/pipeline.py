@@ -90,11 +90,7 @@ def bucket_lengths(sequence_length):
     >>> bucket_lengths(100)
     [16, 32, 64, 100]
     """
-    lengths, length = [], 16
-    while length < sequence_length:
-        lengths.append(length)
-        length *= 2
-    return [*lengths, sequence_length]
+    return _doublings(16, sequence_length)
 
 
 def window_buckets(max_windows):
@@ -105,11 +101,16 @@ def window_buckets(max_windows):
     >>> window_buckets(6)
     [1, 2, 4, 6]
     """
-    counts, count = [], 1
-    while count < max_windows:
-        counts.append(count)
-        count *= 2
-    return [*counts, max_windows]
+    return _doublings(1, max_windows)
+
+
+def _doublings(start, stop):
+    """`start`, twice it, ... below `stop`, then `stop`."""
+    values = []
+    while start < stop:
+        values.append(start)
+        start *= 2
+    return [*values, stop]
 
 
 def trim_to_bucket(lengths, token_labels=True):

@@ -49,9 +49,9 @@ class ClassificationTask(Task):
         columns = settings["text_column"], settings["label_column"]
         if isinstance(data, str) and data in data_lib.BUNDLED and test is None:
             data, test = data_lib.load_bundled(data)
-        train = _sample(data_lib.load_texts(data, *columns), settings["train_size"], settings)
+        train = _sample(data_lib.load_texts(data, *columns), "train_size", settings)
         if test is not None:
-            test = _sample(data_lib.load_texts(test, *columns), settings["test_size"], settings)
+            test = _sample(data_lib.load_texts(test, *columns), "test_size", settings)
         return train, test
 
     @classmethod
@@ -249,8 +249,10 @@ class ClassificationTask(Task):
         }
 
 
-def _sample(frame, n, settings):
-    """A stratified sample of `n` rows (all of them when `n` is 0 or too many)."""
+def _sample(frame, size, settings):
+    """A stratified sample of `settings[size]` rows (all of them when it is 0
+    or too many), said when verbose."""
+    n = settings[size]
     if not n or n >= len(frame):
         return frame
     from sklearn.model_selection import train_test_split
@@ -258,6 +260,12 @@ def _sample(frame, n, settings):
     keep, _ = train_test_split(
         frame, train_size=n, stratify=frame["label"], random_state=settings["seed"]
     )
+    if settings["verbose"]:
+        print(
+            f"{size}: a stratified sample of {n:,} of the {len(frame):,} "
+            f"{'labelled' if size == 'train_size' else 'test'} texts; pass "
+            f"--{size.replace('_', '-')} 0 ({size}=0) to use all of them."
+        )
     return keep.reset_index(drop=True)
 
 
