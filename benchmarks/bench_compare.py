@@ -50,6 +50,20 @@ def check(table, seconds=None):
     return problems
 
 
+def run_compare(args, folder, env):
+    """`python -m keras_transfer compare *args` in `folder`, a new process with
+    `env`: (the finished process, its wall seconds)."""
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_transfer", "compare", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return result, time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="tensorflow,jax,torch")
@@ -72,15 +86,7 @@ def main():
                 {**os.environ, "KERAS_BACKEND": backend, "KERAS_TRANSFER_CACHE": folder + "/cache"},
             )
             print(f"=== {backend} ({setting}) {isa_evidence(backend, env)}", flush=True)
-            start = time.perf_counter()
-            result = subprocess.run(
-                [sys.executable, "-m", "keras_transfer", "compare", *args.args],
-                cwd=folder,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            seconds = time.perf_counter() - start
+            result, seconds = run_compare(args.args, folder, env)
             print(
                 f"=== {backend} ({setting}): exit {result.returncode}, {seconds:.0f} s, in {folder}"
             )

@@ -16,11 +16,10 @@ finishes within 10 minutes (`LIMIT_SECONDS`).
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
+from bench_compare import run_compare
 from cpu import describe_cpu
 from make_questions import write_questions
 
@@ -45,23 +44,10 @@ def main():
         folder = tempfile.mkdtemp(prefix=f"bench_user_csv_{backend}_")
         train_csv, test_csv = write_questions(folder)
         env = {**os.environ, "KERAS_BACKEND": backend, "KERAS_TRANSFER_CACHE": folder + "/cache"}
-        command = [
-            sys.executable,
-            "-m",
-            "keras_transfer",
-            "compare",
-            "--data",
-            train_csv,
-            "--test-data",
-            test_csv,
-            "--out",
-            os.path.join(folder, "comparison"),
-            *extra,
-        ]
-        print(f"=== {backend}: {' '.join(command[1:])}", flush=True)
-        start = time.perf_counter()
-        result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
+        arguments = ["--data", train_csv, "--test-data", test_csv]
+        arguments += ["--out", os.path.join(folder, "comparison"), *extra]
+        print(f"=== {backend}: -m keras_transfer compare {' '.join(arguments)}", flush=True)
+        result, seconds = run_compare(arguments, folder, env)
         print(f"=== {backend}: exit {result.returncode}, {seconds:.0f} s wall, in {folder}")
         if result.returncode:
             print(result.stderr[-3000:])
