@@ -274,8 +274,36 @@ def tensorboard_callback(experiment, root=None):
     )
 
 
-def _early_stopping(monitor):
-    return keras.callbacks.EarlyStopping(monitor=monitor, patience=3, restore_best_weights=True)
+def early_stopping(monitor="val_loss", patience=3):
+    """The mandatory EarlyStopping: `restore_best_weights=True`, patience 3
+    unless a recipe says otherwise (`keras_transfer.recipes.Recipe.patience`).
+
+    Example:
+    >>> from keras_transfer.callbacks import early_stopping
+    >>> early_stopping(patience=2).restore_best_weights
+    True
+    """
+    check_int("patience", patience, minimum=0)
+    return keras.callbacks.EarlyStopping(
+        monitor=monitor, patience=patience, restore_best_weights=True
+    )
+
+
+def with_early_stopping(callbacks, patience, monitor="val_loss"):
+    """`callbacks` (a list, one callback or None) plus the mandatory
+    EarlyStopping with `patience`, unless they hold an EarlyStopping already.
+
+    Example:
+    >>> from keras_transfer.callbacks import with_early_stopping
+    >>> [cb.patience for cb in with_early_stopping(None, 2)]
+    [2]
+    """
+    if isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    callbacks = list(callbacks or [])
+    if not any(isinstance(cb, keras.callbacks.EarlyStopping) for cb in callbacks):
+        callbacks.append(early_stopping(monitor, patience=patience))
+    return callbacks
 
 
 def _reduce_lr(monitor):
@@ -300,7 +328,7 @@ def training_callbacks(experiment, root=None, monitor="val_loss"):
     """
     _check_monitor(monitor)
     platform.validate_experiment(experiment)
-    return [tensorboard_callback(experiment, root), _early_stopping(monitor), _reduce_lr(monitor)]
+    return [tensorboard_callback(experiment, root), early_stopping(monitor), _reduce_lr(monitor)]
 
 
 def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss"):
@@ -344,7 +372,7 @@ def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss
     if not has(keras.callbacks.TensorBoard):
         added.append(tensorboard_callback(experiment, root))
     if not has(keras.callbacks.EarlyStopping):
-        added.append(_early_stopping(monitor))
+        added.append(early_stopping(monitor))
     if not has(keras.callbacks.ReduceLROnPlateau):
         added.append(_reduce_lr(monitor))
     from keras_transfer.backup import TrainingBackup

@@ -7,14 +7,14 @@ models' default learning rates read these; this module imports no model and
 no registry.
 
 The most epochs a recipe allows is a ceiling, not a count: the mandatory
-`EarlyStopping(patience=3, restore_best_weights=True)` on the validation loss
-decides when a run stops and which epoch's weights it keeps, and a comparison
-also stops a strategy at its time budget. Strategies whose encoder is frozen
-train on cached features (milliseconds an epoch), so they get as many epochs
-as they need. Fine-tuning recipes warm up and decay over the literature's few
-epochs (`decay_epochs`); a run still improving after them goes on at a tenth
-of the peak rate, which ReduceLROnPlateau halves when the validation loss
-stalls, up to three times as many epochs.
+`EarlyStopping(restore_best_weights=True)` on the validation loss decides when
+a run stops and which epoch's weights it keeps (after `patience` epochs
+without a better validation loss), and a comparison also stops a strategy at
+its time budget. Strategies whose encoder is frozen train on cached features
+(milliseconds an epoch), so they get as many epochs as they need. Fine-tuning
+recipes warm up and decay over the literature's few epochs (`decay_epochs`);
+a run still improving after them goes on at a tenth of the peak rate, up to
+three times as many epochs.
 """
 
 import dataclasses
@@ -40,6 +40,9 @@ class Recipe:
             longer one decays to `FLOOR` times the peak over `decay_epochs` and
             holds it there.
         weight_decay: AdamW's decoupled weight decay (warmup recipes only).
+        patience: EarlyStopping's patience, epochs without a better
+            validation loss before the run stops (the mandatory callbacks'
+            default is 3).
         source: where the recipe comes from.
     """
 
@@ -48,6 +51,7 @@ class Recipe:
     warmup_ratio: float = 0.0
     decay_epochs: int = 0
     weight_decay: float = 0.01
+    patience: int = 3
     source: str = ""
 
     def optimizer(self, steps_per_epoch, epochs=None):
@@ -85,6 +89,13 @@ _SMALL_DATA = (
     "and more steps"
 )
 
+_PATIENCE = 2
+"""EarlyStopping's patience for fine-tuning a text classifier. Its schedule sets
+the rate, so ReduceLROnPlateau's halving after two flat epochs has nothing to
+rescue: in 33 runs (three seeds, three backends, the bundled snippets and a
+6-class question set, tuned and not) a third flat epoch never found a better
+epoch (`benchmarks/RESULTS.md`, "Patience"); it only cost an epoch."""
+
 _CLASSIFICATION = {
     "embedding": Recipe(
         learning_rate=3e-3,
@@ -104,6 +115,7 @@ _CLASSIFICATION = {
         max_epochs=20,
         decay_epochs=6,
         warmup_ratio=0.1,
+        patience=_PATIENCE,
         source="Howard & Ruder 2018 (ULMFiT): top layers take larger steps than full "
         f"fine-tuning; {_SMALL_DATA}.",
     ),
@@ -112,6 +124,7 @@ _CLASSIFICATION = {
         max_epochs=20,
         decay_epochs=6,
         warmup_ratio=0.1,
+        patience=_PATIENCE,
         source="Hu et al. 2022 (LoRA), table 9: rank 8, lr 4e-4 to 5e-4 over many "
         "epochs on GLUE; fewer steps here, so a larger rate.",
     ),
@@ -120,6 +133,7 @@ _CLASSIFICATION = {
         max_epochs=12,
         decay_epochs=4,
         warmup_ratio=0.1,
+        patience=_PATIENCE,
         source=f"{_BERT}; {_SMALL_DATA}.",
     ),
     "scratch": Recipe(

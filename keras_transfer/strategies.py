@@ -11,6 +11,7 @@ all read it; nothing else lists strategies.
 import dataclasses
 from collections.abc import Callable
 
+from keras_transfer.callbacks import with_early_stopping
 from keras_transfer.checks import check_int, check_max_length
 from keras_transfer.models.embedding_classifier import EmbeddingClassifier
 from keras_transfer.models.setfit_classifier import SetFitClassifier
@@ -100,7 +101,8 @@ class Strategy:
         A strategy that does not train returns `(model, None)`. The optimizer
         follows the recipe over `epochs` (default
         `recipe.max_epochs`); `fit` adds the mandatory callbacks. Returns
-        `(model, history)`. `recipe` replaces the strategy's own (a tuned
+        `(model, history)`; its EarlyStopping waits `recipe.patience`
+        epochs. `recipe` replaces the strategy's own (a tuned
         learning rate); `model` is one `build` already made. Other keyword
         arguments go to `model.fit` (`experiment`, `log_root`, `callbacks`,
         `verbose`, ...).
@@ -113,6 +115,11 @@ class Strategy:
             return model, None
         steps_per_epoch = -(-len(texts) // batch_size)
         fit_kwargs.update(self.prepare_fit(model, recipe, steps_per_epoch, epochs))
+        fit_kwargs["callbacks"] = with_early_stopping(
+            fit_kwargs.get("callbacks"),
+            recipe.patience,
+            monitor="val_loss" if validation_data is not None else "loss",
+        )
         history = model.fit(
             texts,
             labels,

@@ -23,16 +23,19 @@ def test_strategies_table_follows_the_registry():
 
 
 def check_recipe_row(row, recipe):
-    """The row says the recipe's optimizer, learning rate, warmup, most epochs and the
-    epochs of its schedule."""
-    optimizer, lr, warmup, epochs, decay = re.search(
-        r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)(?: \(decay over (\d+)\))?", row
+    """The row says the recipe's optimizer, learning rate, warmup, most epochs, the
+    epochs of its schedule and EarlyStopping's patience where it is not 3."""
+    optimizer, lr, warmup, epochs, decay, patience = re.search(
+        r"(AdamW?) ([0-9.e-]+), (?:(\d+) % warmup, )?(\d+)(?: \(decay over (\d+)\))?"
+        r"(?:, patience (\d+))?",
+        row,
     ).groups()
     assert optimizer == ("AdamW" if recipe.warmup_ratio else "Adam"), row
     assert float(lr) == recipe.learning_rate, row
     assert float(warmup or 0) / 100 == recipe.warmup_ratio, row
     assert int(epochs) == recipe.max_epochs, row
     assert int(decay or 0) == recipe.decay_epochs, row
+    assert int(patience or 3) == recipe.patience, row
 
 
 def test_readme_names_no_source_documents():

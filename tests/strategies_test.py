@@ -22,24 +22,25 @@ from tests.helpers import sentiment_texts, tiny_vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LABELS = ["negative", "positive"]
-# The recipes: (learning rate, most epochs, warmup ratio, epochs of the schedule).
-# Fine-tuning keeps the literature's schedule and may go on three times as long.
+# The recipes: (learning rate, most epochs, warmup ratio, epochs of the schedule,
+# EarlyStopping's patience). Fine-tuning keeps the literature's schedule and may
+# go on three times as long; a classifier's fine-tuning stops after 2 flat epochs.
 CLASSIFICATION = {
-    "embedding": (3e-3, 200, 0.0, 0),
-    "frozen": (1e-3, 200, 0.0, 0),
-    "last_n": (1e-4, 20, 0.1, 6),
-    "lora": (1e-3, 20, 0.1, 6),
-    "full": (5e-5, 12, 0.1, 4),
-    "scratch": (5e-4, 12, 0.1, 4),
-    "setfit": (2e-5, 1, 0.1, 0),
-    "zero_shot": (0.0, 0, 0.0, 0),
+    "embedding": (3e-3, 200, 0.0, 0, 3),
+    "frozen": (1e-3, 200, 0.0, 0, 3),
+    "last_n": (1e-4, 20, 0.1, 6, 2),
+    "lora": (1e-3, 20, 0.1, 6, 2),
+    "full": (5e-5, 12, 0.1, 4, 2),
+    "scratch": (5e-4, 12, 0.1, 4, 3),
+    "setfit": (2e-5, 1, 0.1, 0, 3),
+    "zero_shot": (0.0, 0, 0.0, 0, 3),
 }
 NER = {
-    "frozen": (3e-3, 100, 0.0, 0),
-    "last_n": (3e-4, 30, 0.1, 10),
-    "lora": (1e-3, 30, 0.1, 10),
-    "full": (1e-4, 24, 0.1, 8),
-    "scratch": (5e-4, 30, 0.1, 10),
+    "frozen": (3e-3, 100, 0.0, 0, 3),
+    "last_n": (3e-4, 30, 0.1, 10, 3),
+    "lora": (1e-3, 30, 0.1, 10, 3),
+    "full": (1e-4, 24, 0.1, 8, 3),
+    "scratch": (5e-4, 30, 0.1, 10, 3),
 }
 MODEL_CLASS = {
     "embedding": EmbeddingClassifier,
@@ -62,7 +63,7 @@ def default_learning_rate(model):
 def test_recipes_keep_their_values(task, expected):
     recipes = RECIPES[task]
     got = {
-        n: (r.learning_rate, r.max_epochs, r.warmup_ratio, r.decay_epochs)
+        n: (r.learning_rate, r.max_epochs, r.warmup_ratio, r.decay_epochs, r.patience)
         for n, r in recipes.items()
     }
     assert got == expected
@@ -171,6 +172,43 @@ def test_train_compiles_with_the_recipe(monkeypatch, tiny_preset):
     schedule = model.optimizer._learning_rate.schedule  # inside the plateau scaling
     assert type(model.optimizer).__name__ == "AdamW"
     assert (schedule.peak_learning_rate, schedule.total_steps) == (5e-5, 3 * 2)
+
+
+def test_train_stops_after_the_recipes_patience(monkeypatch, tiny_preset):
+    calls = capture_fit(monkeypatch, TransformerClassifier)
+    texts, labels = sentiment_texts(10)
+    STRATEGIES["full"].train(texts, labels, LABELS, preset=tiny_preset, max_length=16)
+    (stop,) = [
+        cb for cb in calls[0][1]["callbacks"] if isinstance(cb, keras.callbacks.EarlyStopping)
+    ]
+    assert (stop.patience, stop.monitor, stop.restore_best_weights) == (2, "loss", True)
+    mine = keras.callbacks.EarlyStopping(patience=5)  # a caller's own is kept, alone
+    STRATEGIES["full"].train(
+        texts, labels, LABELS, preset=tiny_preset, max_length=16, callbacks=mine
+    )
+    assert [
+        cb for cb in calls[1][1]["callbacks"] if isinstance(cb, keras.callbacks.EarlyStopping)
+    ] == [mine]
+
+
+def test_a_flat_run_stops_after_patience_epochs(tiny_preset):
+    """A rate of 0 never improves the validation loss: the run stops after its
+    first epoch and `patience` more."""
+    texts, labels = sentiment_texts(16)
+    flat = RECIPES["classification"]["frozen"].__class__(
+        learning_rate=0.0, max_epochs=10, patience=1
+    )
+    _, history = STRATEGIES["frozen"].train(
+        texts[:12],
+        labels[:12],
+        LABELS,
+        validation_data=(texts[12:], labels[12:]),
+        preset=tiny_preset,
+        max_length=16,
+        recipe=flat,
+        verbose=0,
+    )
+    assert len(history.history["val_loss"]) == 2
 
 
 def test_train_gives_setfit_the_recipe_rate(monkeypatch, tiny_preset):

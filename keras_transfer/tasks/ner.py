@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from keras_transfer.callbacks import with_early_stopping
 from keras_transfer.strategies import STRATEGIES
 from keras_transfer.tasks.base import Task
 
@@ -145,7 +146,9 @@ class NerTask(Task):
         if model is None:
             model = self.build(strategy)
         steps = -(-len(self.train_words) // batch_size)
-        model.compile(optimizer=self.recipe(strategy).optimizer(steps, epochs))
+        recipe = self.recipe(strategy)
+        model.compile(optimizer=recipe.optimizer(steps, epochs))
+        fit_kwargs["callbacks"] = with_early_stopping(fit_kwargs.get("callbacks"), recipe.patience)
         history = model.fit(
             self.train_words,
             self.train_tags,
