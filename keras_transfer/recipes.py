@@ -92,9 +92,10 @@ _SMALL_DATA = (
 _PATIENCE = 2
 """EarlyStopping's patience for fine-tuning a text classifier. Its schedule sets
 the rate, so ReduceLROnPlateau's halving after two flat epochs has nothing to
-rescue: in 33 runs (three seeds, three backends, the bundled snippets and a
-6-class question set, tuned and not) a third flat epoch never found a better
-epoch (`benchmarks/RESULTS.md`, "Patience"); it only cost an epoch."""
+rescue: in 27 logged runs (three seeds, three backends, the bundled snippets
+and a 6-class question set, tuned and not) a third flat epoch never found a
+better epoch (`benchmarks/RESULTS.md`, "EarlyStopping's patience"); it only
+cost an epoch."""
 
 _CLASSIFICATION = {
     "embedding": Recipe(
