@@ -17,8 +17,9 @@ class TensorBoard(keras.callbacks.TensorBoard):
     Keras writes the conceptual (layer) graph only for models whose class is
     exactly `Functional` or `Sequential`; the toolkit's models are functional
     subclasses, so their layer graph is written from a functional view over the
-    same layers. Weight histograms are bucketed in numpy and frozen weights are
-    logged once per run (see `_log_weights`). Everything else is Keras' own.
+    same layers. Weight histograms are bucketed in numpy, frozen weights are
+    logged once per run, and the logging runs in a background thread while the
+    next epoch trains (see `_log_weights`). Everything else is Keras' own.
 
     Example:
     >>> import tempfile, keras_transfer as kt
@@ -27,42 +28,71 @@ class TensorBoard(keras.callbacks.TensorBoard):
 
     def on_train_begin(self, logs=None):
         self._frozen_logged = set()
+        self._pending = None
         super().on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        self._wait_for_weights()
+        super().on_train_end(logs)
+
+    def _wait_for_weights(self):
+        """Let the last epoch's weight logging finish (and raise what it raised)."""
+        pending, self._pending = getattr(self, "_pending", None), None
+        if pending is not None:
+            pending.result()
 
     def _log_weights(self, epoch):
         """Keras' weight histograms and images, affordable for a 22 M-weight model.
 
-        Histograms are bucketed with numpy (Keras' TF op builds a values x
-        buckets matrix: 2.8 GB and ~14 s per epoch for all-MiniLM-L6-v2), and a
-        weight that cannot change (frozen) is logged at the run's first epoch
-        only. Tags, buckets (30) and images are Keras'.
+        The weights are copied at the end of the epoch and logged by a
+        background thread while the next epoch trains (TensorFlow, NumPy and
+        PIL release the GIL in their heavy parts); the next epoch's logging,
+        and the end of training, wait for it. Histograms are bucketed with
+        numpy (Keras' TF op builds a values x buckets matrix: 2.8 GB and ~14 s
+        per epoch for all-MiniLM-L6-v2), and a weight that cannot change
+        (frozen) is logged at the run's first epoch only. Tags, buckets (30)
+        and images are Keras'.
         """
+        import concurrent.futures
+
+        self._wait_for_weights()
+        snapshot = []
+        for layer in self.model.layers:
+            trainable = {id(w) for w in layer.trainable_weights}
+            for weight in layer.weights:
+                name = weight.path.replace(":", "_")
+                frozen = id(weight) not in trainable
+                if frozen and name in self._frozen_logged:
+                    continue
+                # A copy: on torch the array would share the parameter's memory.
+                snapshot.append((name, np.array(keras.ops.convert_to_numpy(weight))))
+                if frozen:
+                    self._frozen_logged.add(name)
+        if not hasattr(self, "_executor"):
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="tensorboard-weights"
+            )
+        writer = compat.train_writer(self)
+        self._pending = self._executor.submit(self._write_weights, writer, snapshot, epoch)
+
+    def _write_weights(self, writer, snapshot, epoch):
         import tensorflow as tf
         from tensorboard.plugins.histogram import metadata
 
-        writer = compat.train_writer(self)
         with writer.as_default():
-            for layer in self.model.layers:
-                trainable = {id(w) for w in layer.trainable_weights}
-                for weight in layer.weights:
-                    name = weight.path.replace(":", "_")
-                    frozen = id(weight) not in trainable
-                    if frozen and name in self._frozen_logged:
-                        continue
-                    values = np.asarray(keras.ops.convert_to_numpy(weight), dtype="float64")
-                    values = values[np.isfinite(values)]
-                    if values.size:
-                        counts, edges = np.histogram(values, bins=30)
-                        tf.summary.write(
-                            tag=f"{name}/histogram",
-                            tensor=np.stack([edges[:-1], edges[1:], counts], axis=1),
-                            step=epoch,
-                            metadata=metadata.create_summary_metadata(None, None),
-                        )
-                    if self.write_images:
-                        self._log_weight_as_image(weight, f"{name}/image", epoch)
-                    if frozen:
-                        self._frozen_logged.add(name)
+            for name, value in snapshot:
+                values = np.asarray(value, dtype="float64")
+                values = values[np.isfinite(values)]
+                if values.size:
+                    counts, edges = np.histogram(values, bins=30)
+                    tf.summary.write(
+                        tag=f"{name}/histogram",
+                        tensor=np.stack([edges[:-1], edges[1:], counts], axis=1),
+                        step=epoch,
+                        metadata=metadata.create_summary_metadata(None, None),
+                    )
+                if self.write_images:
+                    self._log_weight_as_image(value, f"{name}/image", epoch)
             writer.flush()
 
     def _log_weight_as_image(self, weight, weight_name, epoch):
@@ -72,7 +102,7 @@ class TensorBoard(keras.callbacks.TensorBoard):
         import tensorflow as tf
         from tensorboard.plugins.image import metadata
 
-        images = weight_images(keras.ops.convert_to_numpy(weight))
+        images = weight_images(weight)
         if images is None:
             return
         encoded = [_png(image) for image in images[:3]]  # tf.summary.image's max_outputs
