@@ -319,6 +319,22 @@ def early_stopping(monitor="val_loss", patience=3):
     )
 
 
+def _callback_list(callbacks):
+    """`callbacks` (a list, one callback or None) as a new list, each checked."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, keras.callbacks.Callback):
+        return [callbacks]
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise ValueError(
+                "`callbacks` must be keras.callbacks.Callback instances. "
+                f"Received: callbacks[{i}]={cb!r}"
+            )
+    return callbacks
+
+
 def with_early_stopping(callbacks, patience, monitor="val_loss"):
     """`callbacks` (a list, one callback or None) plus the mandatory
     EarlyStopping with `patience`, unless they hold an EarlyStopping already.
@@ -328,12 +344,22 @@ def with_early_stopping(callbacks, patience, monitor="val_loss"):
     >>> [cb.patience for cb in with_early_stopping(None, 2)]
     [2]
     """
-    if isinstance(callbacks, keras.callbacks.Callback):
-        callbacks = [callbacks]
-    callbacks = list(callbacks or [])
+    callbacks = _callback_list(callbacks)
     if not any(isinstance(cb, keras.callbacks.EarlyStopping) for cb in callbacks):
         callbacks.append(early_stopping(monitor, patience=patience))
     return callbacks
+
+
+def monitor_for(validation_data=None, validation_split=None):
+    """What the mandatory callbacks monitor in a `fit`: `"val_loss"` when it
+    validates (`validation_data` or a `validation_split`), else `"loss"`.
+
+    Example:
+    >>> from keras_transfer.callbacks import monitor_for
+    >>> monitor_for(None, 0.2), monitor_for(None, None)
+    ('val_loss', 'loss')
+    """
+    return "val_loss" if validation_data is not None or validation_split else "loss"
 
 
 def _reduce_lr(monitor):
@@ -371,18 +397,8 @@ def with_mandatory_callbacks(callbacks, experiment, root=None, monitor="val_loss
     goes last and backs up the EarlyStopping and ReduceLROnPlateau state.
     """
     _check_monitor(monitor)
-    if callbacks is None:
-        callbacks = []
-    elif isinstance(callbacks, keras.callbacks.Callback):
-        callbacks = [callbacks]
-    else:
-        callbacks = list(callbacks)
+    callbacks = _callback_list(callbacks)
     for i, cb in enumerate(callbacks):
-        if not isinstance(cb, keras.callbacks.Callback):
-            raise ValueError(
-                "`callbacks` must be keras.callbacks.Callback instances. "
-                f"Received: callbacks[{i}]={cb!r}"
-            )
         if type(cb) is keras.callbacks.ReduceLROnPlateau:
             callbacks[i] = ReduceLROnPlateau(
                 monitor=cb.monitor,

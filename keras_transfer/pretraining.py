@@ -201,9 +201,10 @@ def _fit(model, texts, settings, callbacks, verbose):
     )
     clip_after_all_reduce(model.optimizer)  # under tf.distribute, as the toolkit's models
     train_ds = tf.data.Dataset.from_tensor_slices(train).shuffle(len(train), seed=settings["seed"])
-    held_ds = tf.data.Dataset.from_tensor_slices(held).batch(batch_size)
+    train_ds = data.without_autotuning(train_ds.batch(batch_size))
+    held_ds = data.without_autotuning(tf.data.Dataset.from_tensor_slices(held).batch(batch_size))
     return model.fit(
-        train_ds.batch(batch_size),
+        train_ds,
         validation_data=held_ds,
         epochs=settings["epochs"],
         callbacks=callbacks,

@@ -1,6 +1,7 @@
 """What a comparison writes: the markdown table, the plot, the recommendation, HParams."""
 
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -247,8 +248,8 @@ def word_vector_note(table, score=CLASSIFICATION_SCORES[0], reference=CLASSIFICA
         f"intents); there use {short_name} or a transformer strategy"
     )
     row = table[table["strategy"] == "embedding"].iloc[0]
-    tuned = str(row.get("tuned", ""))
-    if "ngram_filters=" in tuned and "ngram_filters=0" not in tuned:  # tuning chose them
+    chosen = re.search(r"\bngram_filters=(\d+)", str(row.get("tuned", "")))
+    if chosen and int(chosen.group(1)) > 0:  # tuning gave the word vectors n-gram filters
         return note + "."
     return note + (
         ", or give the word vectors n-gram filters: tuning tries them (--tune 4, "

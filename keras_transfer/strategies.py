@@ -11,7 +11,7 @@ all read it; nothing else lists strategies.
 import dataclasses
 from collections.abc import Callable
 
-from keras_transfer.callbacks import with_early_stopping
+from keras_transfer.callbacks import monitor_for, with_early_stopping
 from keras_transfer.checks import check_int, check_max_length
 from keras_transfer.models.embedding_classifier import EmbeddingClassifier
 from keras_transfer.models.setfit_classifier import SetFitClassifier
@@ -118,7 +118,7 @@ class Strategy:
         fit_kwargs["callbacks"] = with_early_stopping(
             fit_kwargs.get("callbacks"),
             recipe.patience,
-            monitor="val_loss" if validation_data is not None else "loss",
+            monitor=monitor_for(validation_data, fit_kwargs.get("validation_split")),
         )
         history = model.fit(
             texts,

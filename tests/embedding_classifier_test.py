@@ -163,6 +163,9 @@ def test_recommendation_says_where_word_vectors_do_not_fit():
     assert "--tune 4" in note and "ngram_filters=100" in note
     tuned = table(0.70).assign(tuned=["", "lr=0.0011, ngram_filters=100", ""])
     assert word_vector_note(tuned).endswith("or a transformer strategy.")
+    for value in ("0", "00"):  # tuning chose none: still worth suggesting
+        no_filters = tuned.assign(tuned=["", f"lr=0.0011, ngram_filters={value}", ""])
+        assert "ngram_filters=100" in word_vector_note(no_filters)
     assert word_vector_note(table(0.80)) == ""  # 8 points: within the gap allowed
     assert word_vector_note(table(0.56).iloc[[0, 2]]) == ""  # no embedding row
 

@@ -138,3 +138,17 @@ def test_texts_without_a_padding_mask_keep_their_order():
 def test_every_model_builds_with_the_one_from_preset(cls):
     assert "from_preset" not in vars(cls)
     assert cls.from_preset.__func__ is kt.TransferModel.from_preset.__func__
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_training_and_inference_pipelines_are_not_autotuned(seed):
+    """Keras makes an iterator per epoch and per validation pass; with tf.data's
+    autotuning each one ran a tuning thread that took CPU from training, and
+    deleting it could stall the loop for seconds."""
+    mask = np.arange(40) < np.array([[30], [3], [9], [12]])
+    epoch = data.epoch_counter()[0] if seed is not None else None
+    ds, _ = length_buckets.bucketed_dataset(
+        {"padding_mask": mask}, mask.sum(1), 2, [16, 40], y=np.arange(4), seed=seed, epoch=epoch
+    )
+    assert ds.options().autotune.enabled is False
+    assert sorted(int(v) for _, y in ds for v in y) == [0, 1, 2, 3]  # every row, once

@@ -182,12 +182,19 @@ def test_train_stops_after_the_recipes_patience(monkeypatch, tiny_preset):
         cb for cb in calls[0][1]["callbacks"] if isinstance(cb, keras.callbacks.EarlyStopping)
     ]
     assert (stop.patience, stop.monitor, stop.restore_best_weights) == (2, "loss", True)
+    STRATEGIES["full"].train(  # a split of the training data is validation too
+        texts, labels, LABELS, preset=tiny_preset, max_length=16, validation_split=0.2
+    )
+    (stop,) = [
+        cb for cb in calls[1][1]["callbacks"] if isinstance(cb, keras.callbacks.EarlyStopping)
+    ]
+    assert (stop.patience, stop.monitor) == (2, "val_loss")
     mine = keras.callbacks.EarlyStopping(patience=5)  # a caller's own is kept, alone
     STRATEGIES["full"].train(
         texts, labels, LABELS, preset=tiny_preset, max_length=16, callbacks=mine
     )
     assert [
-        cb for cb in calls[1][1]["callbacks"] if isinstance(cb, keras.callbacks.EarlyStopping)
+        cb for cb in calls[2][1]["callbacks"] if isinstance(cb, keras.callbacks.EarlyStopping)
     ] == [mine]
 
 

@@ -33,6 +33,7 @@ from keras_transfer.data.pipeline import (
     shuffle_seed,
     trim_to_bucket,
     window_buckets,
+    without_autotuning,
 )
 from keras_transfer.data.sampling import (
     augment_punctuation,
@@ -68,6 +69,7 @@ __all__ = [
     "stratified_split",
     "trim_to_bucket",
     "window_buckets",
+    "without_autotuning",
     "warn_absent_classes",
     "warn_unseen_labels",
 ]

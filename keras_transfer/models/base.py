@@ -5,7 +5,7 @@ import keras_hub
 
 from keras_transfer import _keras_compat as compat
 from keras_transfer import data
-from keras_transfer.callbacks import with_mandatory_callbacks
+from keras_transfer.callbacks import monitor_for, with_mandatory_callbacks
 from keras_transfer.checks import check_int
 from keras_transfer.distribution import replicas
 from keras_transfer.families.tokenization import HF_TOKENIZER_ATTRIBUTE, attach_hf_tokenizer
@@ -225,8 +225,8 @@ class TransferModel(FitSteps, keras_hub.models.Task):
         if examples and validation_split and validation_data is None:
             (x, y), validation_data = self._split_validation(x, y, validation_split, kwargs)
             validation_split = None
-        has_validation = validation_data is not None or bool(validation_split)
-        callbacks = self.mandatory_callbacks(callbacks, experiment, log_root, has_validation)
+        monitor = monitor_for(validation_data, validation_split)
+        callbacks = self.mandatory_callbacks(callbacks, experiment, log_root, monitor)
         if examples and cache_features and self._caches_features(validation_data, callbacks):
             disk = cache_features is True
             return self._fit_on_features(x, y, callbacks, validation_data, disk, kwargs)
@@ -263,14 +263,14 @@ class TransferModel(FitSteps, keras_hub.models.Task):
         with self.distribute_strategy.scope():
             optimizer.build(self.trainable_variables)
 
-    def mandatory_callbacks(self, callbacks, experiment, log_root, has_validation):
+    def mandatory_callbacks(self, callbacks, experiment, log_root, monitor):
         """`callbacks` plus the mandatory ones, logging to `<log_root>/<experiment>_<time>`
-        (default experiment: the model's name), monitoring `val_loss` with validation data."""
+        (default experiment: the model's name), monitoring `monitor`."""
         return with_mandatory_callbacks(
             callbacks,
             experiment if experiment is not None else self.name,
             root=log_root,
-            monitor="val_loss" if has_validation else "loss",
+            monitor=monitor,
         )
 
     def tokenize(self, texts):

@@ -5,7 +5,7 @@ import numpy as np
 
 from keras_transfer import data
 from keras_transfer._keras_compat import clip_after_all_reduce
-from keras_transfer.callbacks import with_mandatory_callbacks
+from keras_transfer.callbacks import monitor_for, with_mandatory_callbacks
 from keras_transfer.checks import check_int
 from keras_transfer.distribution import replicas
 from keras_transfer.models.base import TransferModel
@@ -189,7 +189,7 @@ class SetFitClassifier(TransferModel):
             callbacks,
             experiment if experiment is not None else self.name,
             root=log_root,
-            monitor="val_loss" if validation is not None else "loss",
+            monitor=monitor_for(validation),
         )
         history = pair_model.fit(
             pairs,
@@ -222,8 +222,7 @@ class SetFitClassifier(TransferModel):
                 target,
             )
         )
-        ds = ds.shuffle(len(first), seed=seed).batch(batch_size)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        return data.without_autotuning(ds.shuffle(len(first), seed=seed).batch(batch_size))
 
     def _pair_model(self):
         """Two texts -> the cosine similarity of their embeddings (the encoder is shared)."""
