@@ -159,8 +159,16 @@ def _sentencepiece(tokenizer):
             ]
         )
     elif isinstance(tokenizer, keras_hub.tokenizers.DebertaV3Tokenizer):
+        # As Hugging Face (transformers >= 5.25) builds it: the model's own
+        # normalization where it has one (control characters dropped, NFKC).
         normalizer = normalizers.Sequence(
             [
+                *precompiled,
+                normalizers.Strip(left=False, right=True),
+                normalizers.Replace(Regex(r" {2,}"), " "),
+            ]
+            if precompiled
+            else [
                 normalizers.Replace(Regex(r"\s{2,}|[\n\r\t]"), " "),
                 normalizers.NFC(),
                 normalizers.Strip(left=False, right=True),
